@@ -1,0 +1,2 @@
+// placeholder, replaced by the config implementation
+#include "config/config.hpp"

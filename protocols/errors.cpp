@@ -1,0 +1,58 @@
+// bedbank error codes as CAF errors.
+#include "protocols/errors.hpp"
+
+#include <caf/message.hpp>
+#include <caf/sec.hpp>
+
+namespace bedbank {
+
+const char* to_string(ec x) {
+  switch (x) {
+    case ec::none: return "none";
+    case ec::invalid_request: return "invalid_request";
+    case ec::unauthorized: return "unauthorized";
+    case ec::not_found: return "not_found";
+    case ec::rate_limited: return "rate_limited";
+    case ec::conflict: return "conflict";
+    case ec::price_changed: return "price_changed";
+    case ec::sold_out: return "sold_out";
+    case ec::insufficient_credit: return "insufficient_credit";
+    case ec::supplier_unavailable: return "supplier_unavailable";
+    case ec::supplier_error: return "supplier_error";
+    case ec::supplier_timeout: return "supplier_timeout";
+    case ec::circuit_open: return "circuit_open";
+    case ec::bulkhead_full: return "bulkhead_full";
+    case ec::unsupported: return "unsupported";
+    case ec::storage_unavailable: return "storage_unavailable";
+    case ec::overloaded: return "overloaded";
+    case ec::internal: return "internal";
+  }
+  return "internal";
+}
+
+caf::error make_error(ec code, std::string message) {
+  return caf::error{static_cast<uint8_t>(code), ec_category, caf::make_message(std::move(message))};
+}
+
+ec code_of(const caf::error& err) {
+  if (!err)
+    return ec::none;
+  if (err.category() == ec_category)
+    return static_cast<ec>(err.code());
+  if (err.category() == caf::atom("system")) {
+    auto s = static_cast<caf::sec>(err.code());
+    if (s == caf::sec::request_timeout)
+      return ec::supplier_timeout;
+    if (s == caf::sec::request_receiver_down)
+      return ec::supplier_unavailable;
+  }
+  return ec::internal;
+}
+
+std::string message_of(const caf::error& err) {
+  if (err.context().match_elements<std::string>())
+    return err.context().get_as<std::string>(0);
+  return {};
+}
+
+} // namespace bedbank
