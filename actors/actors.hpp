@@ -57,6 +57,11 @@ using supplier_actor = caf::typed_actor<
   /// HealthCheck.
   caf::replies_to<health_atom>::with<bool>>;
 
+/// MOCK SUPPLIER: a simulated supplier (latency, errors, timeouts, sold out).
+using mock_supplier_actor = supplier_actor::extend<
+  /// Internal: the simulated latency of pending call `id` has passed.
+  caf::reacts_to<deliver_atom, uint64_t>>;
+
 /// SUPPLIER CONNECTION: one per supplier; the adapter calls behind a circuit
 /// breaker, a bulkhead (max_concurrent) and per-call deadlines.
 using supplier_conn_actor = supplier_actor::extend<

@@ -17,18 +17,18 @@ using std::chrono::milliseconds;
 
 /// `server:` — listeners and HTTP limits.
 struct server_config {
-  std::string host = "127.0.0.1";      ///< agent API bind address
-  uint16_t port = 8080;                ///< agent API port
-  std::string admin_host = "127.0.0.1";///< admin API bind address
-  uint16_t admin_port = 9090;          ///< admin API port
-  std::string mode = "development";    ///< development | production
-  milliseconds read_timeout{30000};    ///< idle keep-alive / slow request limit
+  std::string host = "127.0.0.1";       ///< agent API bind address
+  uint16_t port = 8080;                 ///< agent API port
+  std::string admin_host = "127.0.0.1"; ///< admin API bind address
+  uint16_t admin_port = 9090;           ///< admin API port
+  std::string mode = "development";     ///< development | production
+  milliseconds read_timeout{30000};     ///< idle keep-alive / slow request limit
   milliseconds write_timeout{60000};
-  int io_threads = 1;                  ///< Beast I/O threads (1..64)
-  int64_t body_limit = 65536;          ///< request body bytes (413 past it)
-  int64_t header_limit = 8192;         ///< request header bytes
-  std::string admin_token;             ///< admin bearer token; demo token in development
-  std::string node_id = "node-1";      ///< this node's id (overridden by --node-id)
+  int io_threads = 1;             ///< Beast I/O threads (1..64)
+  int64_t body_limit = 65536;     ///< request body bytes (413 past it)
+  int64_t header_limit = 8192;    ///< request header bytes
+  std::string admin_token;        ///< admin bearer token; demo token in development
+  std::string node_id = "node-1"; ///< this node's id (overridden by --node-id)
 };
 
 /// `database:` — PostgreSQL.
@@ -65,14 +65,14 @@ struct clickhouse_config {
 
 /// `pricing:`
 struct pricing_config {
-  milliseconds cache_ttl{300000};       ///< Redis price cache
-  milliseconds local_cache_ttl{60000};  ///< in-process price cache
-  milliseconds supplier_timeout{3000};  ///< search deadline per supplier
-  int max_concurrent = 10;              ///< concurrent calls per supplier connection
+  milliseconds cache_ttl{300000};      ///< Redis price cache
+  milliseconds local_cache_ttl{60000}; ///< in-process price cache
+  milliseconds supplier_timeout{3000}; ///< search deadline per supplier
+  int max_concurrent = 10;             ///< concurrent calls per supplier connection
   std::string default_currency = "CNY";
-  bool cache_enabled = true;            ///< false: every search fans out (benchmarks)
-  int64_t local_cache_entries = 10000;  ///< bound of the in-process cache
-  int32_t default_markup_bps = 800;     ///< agents' markup unless they have their own
+  bool cache_enabled = true;           ///< false: every search fans out (benchmarks)
+  int64_t local_cache_entries = 10000; ///< bound of the in-process cache
+  int32_t default_markup_bps = 800;    ///< agents' markup unless they have their own
   /// Exchange rates: units of the currency per one unit of default_currency, as decimal strings
   /// parsed into parts per million (e.g. USD: "0.1389" → 138900).
   std::map<std::string, int64_t> fx_rates_ppm;
@@ -94,29 +94,39 @@ struct risk_config {
 
 /// `log:`
 struct log_config {
-  std::string level = "info";   ///< trace | debug | info | warn | error
-  std::string format = "json";  ///< json | text
-  std::string output = "stdout";///< stdout | stderr | a file path
+  std::string level = "info";    ///< trace | debug | info | warn | error
+  std::string format = "json";   ///< json | text
+  std::string output = "stdout"; ///< stdout | stderr | a file path
 };
 
 /// `trace:` — the journal and the archive.
 struct trace_config {
-  int64_t buffer_limit = 100000;        ///< spans held in memory before dropping
-  int64_t batch_size = 2000;            ///< spans per COPY
-  milliseconds flush_interval{200};     ///< flush at least this often
-  int hot_days = 30;                    ///< days in PostgreSQL
-  int archive_days = 365;               ///< days in ClickHouse
+  int64_t buffer_limit = 100000;    ///< spans held in memory before dropping
+  int64_t batch_size = 2000;        ///< spans per COPY
+  milliseconds flush_interval{200}; ///< flush at least this often
+  int hot_days = 30;                ///< days in PostgreSQL
+  int archive_days = 365;           ///< days in ClickHouse
+};
+
+/// `cluster:` — how this node meets the others (CAF middleman). A node with
+/// `port: 0` does not listen for peers and runs alone.
+struct cluster_config {
+  std::string host = "127.0.0.1";        ///< address the node manager is published on
+  uint16_t port = 0;                     ///< cluster port; 0: single node, no listener
+  std::vector<std::string> seeds;        ///< "host:port" of nodes to join at start-up
+  milliseconds heartbeat_interval{1000}; ///< middleman heartbeat
+  milliseconds connection_timeout{5000}; ///< a silent peer is dropped after this
 };
 
 /// Latency shape of a mock supplier.
 struct latency_profile {
   enum class kind { fixed, uniform, lognormal };
   kind shape = kind::uniform;
-  milliseconds fixed{50};     ///< for fixed
-  milliseconds min{20};       ///< for uniform
-  milliseconds max{120};      ///< for uniform
-  milliseconds median{60};    ///< for lognormal
-  double sigma = 0.5;         ///< for lognormal
+  milliseconds fixed{50};  ///< for fixed
+  milliseconds min{20};    ///< for uniform
+  milliseconds max{120};   ///< for uniform
+  milliseconds median{60}; ///< for lognormal
+  double sigma = 0.5;      ///< for lognormal
 };
 
 /// `suppliers.<code>.mock:` — how a simulated supplier behaves.
@@ -139,16 +149,16 @@ struct breaker_config {
 
 /// `suppliers.<code>:`
 struct supplier_config {
-  std::string code;             ///< the key under `suppliers:`
-  std::string name;             ///< display name (defaults to code)
+  std::string code; ///< the key under `suppliers:`
+  std::string name; ///< display name (defaults to code)
   bool enabled = true;
-  std::string protocol = "mock";///< mock | hotelbeds | expedia
+  std::string protocol = "mock"; ///< mock | hotelbeds | expedia
   std::string api_key;
   std::string api_secret;
   std::string endpoint;
-  milliseconds timeout{5000};   ///< per-call deadline for non-search calls
-  int priority = 0;             ///< higher first when prices tie
-  int max_concurrent = 10;      ///< bulkhead (defaults to pricing.max_concurrent)
+  milliseconds timeout{5000}; ///< per-call deadline for non-search calls
+  int priority = 0;           ///< higher first when prices tie
+  int max_concurrent = 10;    ///< bulkhead (defaults to pricing.max_concurrent)
   breaker_config breaker;
   std::optional<mock_profile> mock; ///< present for simulated suppliers
 };
@@ -174,6 +184,7 @@ struct bedbank_config {
   risk_config risk;
   log_config log;
   trace_config trace;
+  cluster_config cluster;
   std::vector<supplier_config> suppliers; ///< in file order
   std::vector<agent_config> agents;       ///< configured plus, in development, demo-a/demo-b
 
@@ -200,7 +211,6 @@ config_result parse_config(const std::string& yaml_text,
                            const std::vector<std::string>& overrides = {});
 
 /// Reads a file, then as parse_config; a missing file is an error with key "".
-config_result load_config(const std::string& path,
-                          const std::vector<std::string>& overrides = {});
+config_result load_config(const std::string& path, const std::vector<std::string>& overrides = {});
 
 } // namespace bedbank::config

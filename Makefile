@@ -1,0 +1,53 @@
+# bedbank — the commands of README.md. Everything runs on loopback.
+#   make run    install what is missing, build, start PostgreSQL/Redis/ClickHouse
+#               under .run/, migrate, serve (agent API :8080, admin :9090); Ctrl-C stops all
+#   make test   the same set-up, then every test through ctest
+#   make bench  the benchmarks; figures into docs/benchmarks.md
+#   make fmt    clang-format every C++ file
+
+SHELL := /bin/bash
+RUN_PRESET ?= release
+TEST_PRESET ?= debug
+JOBS ?= $(shell nproc)
+ARGS ?=
+CONFIG ?= config/bedbank.yaml
+CTEST_ARGS ?=
+
+.PHONY: all deps build build-test run test bench fmt fmt-check services-up services-down clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake --preset $(RUN_PRESET) >/dev/null
+	@cmake --build --preset $(RUN_PRESET) -j $(JOBS)
+
+build-test: deps
+	@cmake --preset $(TEST_PRESET) >/dev/null
+	@cmake --build --preset $(TEST_PRESET) -j $(JOBS)
+
+run: build
+	@scripts/run.sh build/$(RUN_PRESET)/apps/bedbank $(CONFIG) $(ARGS)
+
+test: build-test
+	@ctest --preset $(TEST_PRESET) --no-tests=error $(CTEST_ARGS)
+
+bench: build
+	@bench/run.sh build/$(RUN_PRESET)
+
+services-up: deps
+	@scripts/services.sh start .run 15432 16379 18123
+
+services-down:
+	@scripts/services.sh stop .run
+
+fmt:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format -i
+
+fmt-check:
+	@git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf build

@@ -1,0 +1,86 @@
+// How the node makes its actors: one function per actor kind, implemented in
+// the actor's own file. The node supervisor calls these (and calls them again
+// after a crash).
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <caf/fwd.hpp>
+
+#include "actors/actors.hpp"
+#include "actors/directory.hpp"
+#include "actors/local_cache.hpp"
+#include "config/config.hpp"
+#include "domain/catalog.hpp"
+
+namespace bedbank {
+
+/// What every actor of the node may read: immutable after start.
+struct node_env {
+  std::shared_ptr<const config::bedbank_config> cfg;
+  std::shared_ptr<const domain::catalog> catalog;
+  std::shared_ptr<directory> actors;
+  std::shared_ptr<local_cache> cache;
+  std::string node_id;
+};
+
+/// A simulated supplier configured by `cfg.suppliers[code].mock`.
+mock_supplier_actor spawn_mock_supplier(caf::actor_system& sys, std::shared_ptr<const node_env> env,
+                                        const std::string& code);
+
+/// The connection for supplier `code` in front of `adapter`.
+supplier_conn_actor spawn_supplier_conn(caf::actor_system& sys, std::shared_ptr<const node_env> env,
+                                        const std::string& code, supplier_actor adapter);
+
+/// One search actor; answers one search_atom request, then quits.
+search_actor spawn_search(caf::actor_system& sys, std::shared_ptr<const node_env> env);
+
+/// The query engine of the node.
+query_engine_actor spawn_query_engine(caf::actor_system& sys, std::shared_ptr<const node_env> env);
+
+/// The journal; it finds its span writer in the directory under `span_writer_name`.
+journal_actor spawn_journal(caf::actor_system& sys, std::shared_ptr<const node_env> env);
+
+/// Directory name of the span writer.
+inline constexpr const char* span_writer_name = "span_writer";
+
+/// A detached actor that COPYs spans into PostgreSQL at `conninfo`.
+span_writer_actor spawn_span_writer(caf::actor_system& sys, const std::string& conninfo);
+
+/// A detached actor reading trace_events from PostgreSQL at `conninfo`.
+trace_reader_actor spawn_trace_reader(caf::actor_system& sys, const std::string& conninfo);
+
+/// A detached actor in front of Redis for the price cache.
+price_cache_actor spawn_price_cache(caf::actor_system& sys, const config::redis_config& cfg);
+
+/// Sends a span to the node's journal (if it is up); never blocks, never fails.
+void record_span(const node_env& env, span_record span);
+
+} // namespace bedbank
+
+namespace bedbank {
+
+/// A long-lived child of the node supervisor: its directory name and how to start it.
+struct child_spec {
+  std::string name;
+  std::function<caf::strong_actor_ptr(caf::actor_system&)> start;
+};
+
+/// Restart policy (OTP's intensity/period, with exponential back-off).
+struct supervision_settings {
+  int max_restarts = 5;                          ///< within `window` before escalating
+  std::chrono::milliseconds window{60000};
+  std::chrono::milliseconds backoff_min{100};    ///< first restart delay
+  std::chrono::milliseconds backoff_max{10000};  ///< cap of the doubling delay
+};
+
+/// The node supervisor: starts `children` in order, publishes each in
+/// `actors`, restarts a child that exits with back-off, and quits (taking the
+/// children with it) when a child restarts more than the policy allows.
+caf::actor spawn_node_supervisor(caf::actor_system& sys, std::shared_ptr<directory> actors,
+                                 std::vector<child_spec> children, supervision_settings policy);
+
+} // namespace bedbank

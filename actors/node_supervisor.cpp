@@ -1,0 +1,131 @@
+// NODE SUPERVISOR: owns the node's long-lived actors. Children are linked; an
+// exiting child arrives as an exit message, is taken out of the directory and
+// restarted after a doubling back-off; more than max_restarts within the
+// window escalates: the supervisor quits and the node stops.
+#include <deque>
+#include <iostream>
+#include <map>
+
+#include <caf/all.hpp>
+
+#include "actors/factories.hpp"
+#include "domain/dates.hpp"
+
+namespace bedbank {
+
+namespace {
+
+struct child_record {
+  child_spec spec;
+  caf::actor_addr addr;
+  std::deque<int64_t> restarts_us; ///< restart instants within the window
+  std::chrono::milliseconds next_backoff{0};
+  uint64_t total_restarts = 0;
+};
+
+struct supervisor_state {
+  static inline const char* name = "node_supervisor";
+  std::shared_ptr<directory> actors;
+  supervision_settings policy;
+  std::map<std::string, child_record> children;
+  bool stopping = false;
+};
+
+void log_line(const std::string& level, const std::string& msg, const std::string& child,
+              const std::string& extra = {}) {
+  std::cerr << R"({"level":")" << level << R"(","component":"supervisor","msg":")" << msg
+            << R"(","child":")" << child << '"' << extra << "}\n";
+}
+
+bool start_child(caf::stateful_actor<supervisor_state>* self, child_record& c) {
+  auto handle = c.spec.start(self->system());
+  if (!handle)
+    return false;
+  c.addr = handle->address();
+  self->link_to(handle);
+  self->state.actors->put(c.spec.name, std::move(handle));
+  return true;
+}
+
+caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
+                              std::shared_ptr<directory> actors, std::vector<child_spec> specs,
+                              supervision_settings policy) {
+  auto& st = self->state;
+  st.actors = std::move(actors);
+  st.policy = policy;
+  for (auto& spec : specs) {
+    auto name = spec.name;
+    auto& rec = st.children[name];
+    rec.spec = std::move(spec);
+    rec.next_backoff = policy.backoff_min;
+    if (!start_child(self, rec))
+      log_line("error", "child failed to start", name);
+  }
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& st = self->state;
+    for (auto& [name, rec] : st.children) {
+      if (rec.addr != msg.source)
+        continue;
+      st.actors->erase(name);
+      rec.addr = caf::actor_addr{};
+      if (st.stopping)
+        return;
+      auto now = domain::now_us();
+      auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(st.policy.window).count();
+      while (!rec.restarts_us.empty() && now - rec.restarts_us.front() > window_us)
+        rec.restarts_us.pop_front();
+      if (static_cast<int>(rec.restarts_us.size()) >= st.policy.max_restarts) {
+        log_line("error", "restart intensity exceeded, escalating", name,
+                 R"(,"reason":")" + self->system().render(msg.reason) + '"');
+        st.stopping = true;
+        self->quit(msg.reason);
+        return;
+      }
+      if (rec.restarts_us.empty())
+        rec.next_backoff = st.policy.backoff_min;
+      rec.restarts_us.push_back(now);
+      auto delay = rec.next_backoff;
+      rec.next_backoff = std::min(rec.next_backoff * 2, st.policy.backoff_max);
+      log_line("warn", "child exited, restarting", name,
+               R"(,"reason":")" + self->system().render(msg.reason) + R"(","delay_ms":)" +
+                 std::to_string(delay.count()));
+      self->delayed_send(self, delay, restart_atom::value, name);
+      return;
+    }
+    // Not a child: our own shutdown request.
+    st.stopping = true;
+    self->quit(msg.reason);
+  });
+  return {
+    [=](restart_atom, const std::string& name) {
+      auto& st = self->state;
+      auto i = st.children.find(name);
+      if (st.stopping || i == st.children.end() || i->second.addr)
+        return;
+      ++i->second.total_restarts;
+      if (!start_child(self, i->second))
+        log_line("error", "child failed to restart", name);
+    },
+    [=](get_atom) {
+      std::map<std::string, uint64_t> out;
+      for (const auto& [name, rec] : self->state.children)
+        out[name] = rec.total_restarts;
+      std::vector<std::string> names;
+      std::vector<uint64_t> counts;
+      for (auto& [k, v] : out) {
+        names.push_back(k);
+        counts.push_back(v);
+      }
+      return caf::make_message(std::move(names), std::move(counts));
+    },
+  };
+}
+
+} // namespace
+
+caf::actor spawn_node_supervisor(caf::actor_system& sys, std::shared_ptr<directory> actors,
+                                 std::vector<child_spec> children, supervision_settings policy) {
+  return sys.spawn(node_supervisor, std::move(actors), std::move(children), policy);
+}
+
+} // namespace bedbank

@@ -1,0 +1,282 @@
+// bedbank — the command line: serve, migrate, trace, --help.
+#include <atomic>
+#include <csignal>
+#include <map>
+#include <thread>
+#include <cstdlib>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <caf/all.hpp>
+#include <unistd.h>
+
+#include "actors/factories.hpp"
+#include "config/config.hpp"
+#include "domain/dates.hpp"
+#include "gateway/server.hpp"
+#include "persistence/migrations.hpp"
+#include "persistence/span_store.hpp"
+#include "protocols/registry.hpp"
+
+namespace {
+
+/// Exit code for bad flags or configuration.
+constexpr int exit_usage = 2;
+/// How long shutdown waits for the journal to write what it holds.
+constexpr std::chrono::seconds journal_flush_timeout{5};
+/// Default configuration file.
+constexpr const char* default_config = "config/bedbank.yaml";
+
+const char* usage = R"(bedbank — B2B2B hotel distribution platform
+
+usage:
+  bedbank serve   --config FILE [--role gateway,engine,journal|all] [--node-id ID] [--set key.path=value ...]
+  bedbank migrate --config FILE [--set key.path=value ...]
+  bedbank trace   <order_id|trace_id> --config FILE
+  bedbank --help
+
+Bad flags or configuration print a message naming the key and exit with 2.
+)";
+
+struct options {
+  std::string command;
+  std::string config_path = default_config;
+  std::string role = "all";
+  std::string node_id;
+  std::string subject; // trace: the id
+  std::vector<std::string> overrides;
+};
+
+[[noreturn]] void usage_error(const std::string& msg) {
+  std::cerr << "bedbank: " << msg << "\n(see bedbank --help)\n";
+  std::exit(exit_usage);
+}
+
+options parse_args(int argc, char** argv) {
+  options o;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty())
+    usage_error("missing command");
+  if (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << usage;
+    std::exit(0);
+  }
+  o.command = args[0];
+  if (o.command != "serve" && o.command != "migrate" && o.command != "trace")
+    usage_error("unknown command '" + o.command + "'");
+  for (size_t i = 1; i < args.size(); ++i) {
+    const auto& a = args[i];
+    auto value = [&](const char* flag) -> std::string {
+      if (i + 1 >= args.size())
+        usage_error(std::string{flag} + " needs a value");
+      return args[++i];
+    };
+    if (a == "--config")
+      o.config_path = value("--config");
+    else if (a == "--role")
+      o.role = value("--role");
+    else if (a == "--node-id")
+      o.node_id = value("--node-id");
+    else if (a == "--set")
+      o.overrides.push_back(value("--set"));
+    else if (a == "--help" || a == "-h") {
+      std::cout << usage;
+      std::exit(0);
+    } else if (o.command == "trace" && o.subject.empty() && !a.starts_with("-"))
+      o.subject = a;
+    else
+      usage_error("unknown flag '" + a + "'");
+  }
+  if (o.command == "trace" && o.subject.empty())
+    usage_error("trace needs an order id or a trace id");
+  if (o.command == "serve") {
+    // Roles: a comma list of gateway, engine, journal, or all.
+    std::string r = o.role + ",";
+    for (size_t p = 0, q; (q = r.find(',', p)) != std::string::npos; p = q + 1) {
+      auto part = r.substr(p, q - p);
+      if (part != "all" && part != "gateway" && part != "engine" && part != "journal")
+        usage_error("--role: unknown role '" + part + "' (gateway, engine, journal or all)");
+    }
+  }
+  return o;
+}
+
+bedbank::config::bedbank_config load(const options& o) {
+  auto res = bedbank::config::load_config(o.config_path, o.overrides);
+  if (auto* err = std::get_if<bedbank::config::config_error>(&res)) {
+    std::cerr << err->to_string() << "\n";
+    std::exit(exit_usage);
+  }
+  auto cfg = std::get<bedbank::config::bedbank_config>(std::move(res));
+  if (!o.node_id.empty())
+    cfg.server.node_id = o.node_id;
+  return cfg;
+}
+
+void log_info(const std::string& msg, const std::string& extra = {}) {
+  std::cerr << R"({"level":"info","component":"main","time":")"
+            << bedbank::domain::format_instant_us(bedbank::domain::now_us()) << R"(","msg":")"
+            << msg << '"' << extra << "}\n";
+}
+
+int run_migrate(const options& o) {
+  auto cfg = load(o);
+  auto res = bedbank::persistence::migrate(cfg.database.conninfo());
+  if (!res) {
+    std::cerr << "bedbank migrate: " << caf::to_string(res.error()) << "\n";
+    return 1;
+  }
+  if (res->empty())
+    std::cout << "migrate: schema is up to date\n";
+  for (const auto& name : *res)
+    std::cout << "migrate: applied " << name << "\n";
+  return 0;
+}
+
+int run_trace(const options& o) {
+  auto cfg = load(o);
+  bedbank::persistence::span_store store{cfg.database.conninfo()};
+  auto spans = store.trace(bedbank::trace_query{o.subject, ""});
+  if (!spans) {
+    std::cerr << "bedbank trace: " << caf::to_string(spans.error()) << "\n";
+    return 1;
+  }
+  if (spans->empty()) {
+    std::cerr << "bedbank trace: no spans for '" << o.subject << "'\n";
+    return 1;
+  }
+  // Depth of each span by walking parents; printed in start order.
+  std::map<std::string, std::string> parent;
+  for (const auto& s : *spans)
+    parent[s.span_id] = s.parent_span_id;
+  auto t0 = spans->front().started_us;
+  for (const auto& s : *spans) {
+    int depth = 0;
+    for (auto p = s.parent_span_id; !p.empty() && parent.count(p) && depth < 32; p = parent[p])
+      ++depth;
+    std::printf("%+9.1f ms %*s%-18s %-16s %-8s %8.1f ms %s %s\n",
+                static_cast<double>(s.started_us - t0) / 1000.0, depth * 2, "",
+                s.event_type.c_str(), s.service.c_str(), s.status.c_str(),
+                static_cast<double>(s.duration_us) / 1000.0, s.related_id.c_str(),
+                s.error_detail.c_str());
+  }
+  return 0;
+}
+
+int run_serve(const options& o) {
+  using namespace bedbank;
+  auto cfg = std::make_shared<const config::bedbank_config>(load(o));
+  // Block the stop signals in every thread; the main thread waits for them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  caf::actor_system_config sys_cfg;
+  register_types(sys_cfg);
+  caf::actor_system sys{sys_cfg};
+
+  std::vector<std::string> supplier_codes;
+  for (const auto& s : cfg->suppliers)
+    supplier_codes.push_back(s.code);
+  auto env = std::make_shared<node_env>();
+  env->cfg = cfg;
+  env->catalog = std::make_shared<const domain::catalog>(domain::demo_hotels(), supplier_codes);
+  env->actors = std::make_shared<directory>();
+  env->cache = std::make_shared<local_cache>(static_cast<size_t>(cfg->pricing.local_cache_entries),
+                                             cfg->pricing.local_cache_ttl);
+  env->node_id = cfg->server.node_id;
+  std::shared_ptr<const node_env> cenv = env;
+
+  std::vector<child_spec> children;
+  auto conninfo = cfg->database.conninfo();
+  children.push_back({span_writer_name, [conninfo](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_span_writer(s, conninfo));
+                      }});
+  children.push_back({directory::journal_name, [cenv](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_journal(s, cenv));
+                      }});
+  children.push_back({directory::traces_name, [conninfo](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_trace_reader(s, conninfo));
+                      }});
+  children.push_back({directory::cache_name, [cfg](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_price_cache(s, cfg->redis));
+                      }});
+  for (const auto& sc : cfg->suppliers) {
+    if (!sc.enabled)
+      continue;
+    auto code = sc.code;
+    children.push_back({directory::supplier_name(code), [cenv, code](caf::actor_system& s) {
+                          auto adapter = spawn_mock_supplier(s, cenv, code);
+                          auto conn = spawn_supplier_conn(s, cenv, code,
+                                                          caf::actor_cast<supplier_actor>(adapter));
+                          return caf::actor_cast<caf::strong_actor_ptr>(conn);
+                        }});
+  }
+  children.push_back({directory::engine_name, [cenv](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_query_engine(s, cenv));
+                      }});
+  auto supervisor = spawn_node_supervisor(sys, env->actors, std::move(children), {});
+
+  gateway::node_context ctx;
+  ctx.sys = &sys;
+  ctx.cfg = cfg;
+  ctx.catalog = env->catalog;
+  ctx.actors = env->actors;
+  ctx.node_id = cfg->server.node_id;
+  ctx.roles = o.role;
+  ctx.started_us = domain::now_us();
+  gateway::server http{ctx};
+  try {
+    http.start();
+  } catch (const std::exception& e) {
+    std::cerr << "bedbank serve: " << e.what() << "\n";
+    caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+    return 1;
+  }
+  log_info("bedbank started",
+           R"(,"node":")" + cfg->server.node_id + R"(","agent_api":")" + cfg->server.host + ":" +
+             std::to_string(http.agent_port()) + R"(","admin_api":")" + cfg->server.admin_host +
+             ":" + std::to_string(http.admin_port()) + R"(","pid":)" + std::to_string(getpid()));
+
+  // Stop when a signal arrives or when the supervisor escalates.
+  caf::scoped_actor self{sys};
+  self->monitor(supervisor);
+  std::atomic<bool> escalated{false};
+  std::atomic<bool> stopping{false};
+  std::thread watcher{[&] {
+    self->receive([&](caf::down_msg&) {});
+    if (!stopping) {
+      escalated = true;
+      kill(getpid(), SIGTERM);
+    }
+  }};
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  log_info(escalated ? "supervisor escalated, stopping" : "signal received, stopping",
+           R"(,"signal":)" + std::to_string(sig));
+  stopping = true;
+  http.stop();
+  if (auto j = env->actors->journal()) {
+    caf::scoped_actor flusher{sys};
+    flusher->request(j, journal_flush_timeout, flush_atom::value)
+      .receive([](journal_stats& s) { log_info("journal flushed", R"(,"written":)" + std::to_string(s.written) + R"(,"dropped":)" + std::to_string(s.dropped)); },
+               [](caf::error&) { log_info("journal flush did not finish"); });
+  }
+  caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+  watcher.join();
+  return escalated ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  auto o = parse_args(argc, argv);
+  if (o.command == "migrate")
+    return run_migrate(o);
+  if (o.command == "trace")
+    return run_trace(o);
+  return run_serve(o);
+}

@@ -1,0 +1,62 @@
+// Id generation from a per-thread generator seeded by the OS.
+#include "domain/ids.hpp"
+
+#include <cstdint>
+#include <random>
+
+namespace bedbank::domain {
+
+namespace {
+
+std::mt19937_64& generator() {
+  thread_local std::mt19937_64 gen{[] {
+    std::random_device rd;
+    return (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  }()};
+  return gen;
+}
+
+void append_hex(std::string& out, uint64_t v) {
+  static constexpr char digits[] = "0123456789abcdef";
+  for (int i = 15; i >= 0; --i)
+    out += digits[(v >> (i * 4)) & 0xF];
+}
+
+uint64_t nonzero() {
+  uint64_t v;
+  do {
+    v = generator()();
+  } while (v == 0);
+  return v;
+}
+
+} // namespace
+
+std::string new_trace_id() {
+  std::string s;
+  s.reserve(32);
+  append_hex(s, nonzero());
+  append_hex(s, generator()());
+  return s;
+}
+
+std::string new_span_id() {
+  std::string s;
+  s.reserve(16);
+  append_hex(s, nonzero());
+  return s;
+}
+
+bool is_hex_id(std::string_view s, size_t n) {
+  if (s.size() != n)
+    return false;
+  bool nonzero_seen = false;
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+      return false;
+    nonzero_seen |= c != '0';
+  }
+  return nonzero_seen;
+}
+
+} // namespace bedbank::domain

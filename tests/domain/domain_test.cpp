@@ -1,0 +1,168 @@
+// Unit tests of the plain business rules in domain/.
+#define CAF_SUITE domain
+#include <caf/test/unit_test_impl.hpp>
+
+#include <set>
+
+#include "domain/catalog.hpp"
+#include "domain/circuit_breaker.hpp"
+#include "domain/dates.hpp"
+#include "domain/ids.hpp"
+#include "domain/money.hpp"
+#include "domain/rate_generator.hpp"
+#include "domain/search_query.hpp"
+
+using namespace bedbank::domain;
+
+CAF_TEST(money formatting and parsing) {
+  CAF_CHECK_EQUAL(format_amount(123450, "CNY"), "1234.50");
+  CAF_CHECK_EQUAL(format_amount(5, "CNY"), "0.05");
+  CAF_CHECK_EQUAL(format_amount(-5, "USD"), "-0.05");
+  CAF_CHECK_EQUAL(format_amount(1234, "JPY"), "1234");
+  CAF_CHECK_EQUAL(parse_amount("1234.5", "CNY").value_or(-1), 123450);
+  CAF_CHECK_EQUAL(parse_amount("12", "CNY").value_or(-1), 1200);
+  CAF_CHECK(!parse_amount("1.234", "CNY"));
+  CAF_CHECK(!parse_amount("1.", "CNY"));
+  CAF_CHECK(!parse_amount("abc", "CNY"));
+  CAF_CHECK(!parse_amount("1.5", "XXX"));
+  CAF_CHECK(!parse_amount("1.5", "JPY"));
+}
+
+CAF_TEST(markup and conversion round half up) {
+  CAF_CHECK_EQUAL(apply_markup(10000, 800), 10800);
+  CAF_CHECK_EQUAL(apply_markup(12345, 1000), 13580); // 1234.5 → 1235 rounds up
+  CAF_CHECK_EQUAL(apply_markup(10000, 0), 10000);
+  // 100.00 CNY at 0.1389 USD per CNY = 13.89 USD
+  CAF_CHECK_EQUAL(convert_minor(10000, 2, 2, 138900), 1389);
+  // 100.00 CNY at 20.5 JPY per CNY = 2050 JPY
+  CAF_CHECK_EQUAL(convert_minor(10000, 2, 0, 20500000), 2050);
+}
+
+CAF_TEST(dates and instants) {
+  auto d = parse_date("2026-12-01");
+  CAF_REQUIRE(d.has_value());
+  CAF_CHECK_EQUAL(format_date(*d), "2026-12-01");
+  CAF_CHECK_EQUAL(*parse_date("1970-01-02"), 1);
+  CAF_CHECK(!parse_date("2026-02-30"));
+  CAF_CHECK(!parse_date("2026-2-01"));
+  CAF_CHECK(!parse_date("2026-12-01T00"));
+  CAF_CHECK_EQUAL(format_instant_us(1500), "1970-01-01T00:00:00.001Z");
+  auto t = parse_instant_us("2026-11-21T23:44:45.123Z");
+  CAF_REQUIRE(t.has_value());
+  CAF_CHECK_EQUAL(format_instant_us(*t), "2026-11-21T23:44:45.123Z");
+  CAF_CHECK_EQUAL(*parse_instant_us("2026-11-22T01:44:45.123+02:00"), *t);
+  CAF_CHECK(!parse_instant_us("2026-11-21 23:44:45Z"));
+}
+
+CAF_TEST(canonical keys ignore room order and duplicate ids) {
+  search_query a;
+  a.hotel_ids = {"B", "A", "A"};
+  a.check_in = 100;
+  a.check_out = 102;
+  a.rooms = {{2, {5, 3}}, {1, {}}};
+  search_query b = a;
+  b.hotel_ids = {"A", "B"};
+  b.rooms = {{1, {}}, {2, {3, 5}}};
+  CAF_CHECK_EQUAL(canonical_key(a), canonical_key(b));
+  b.check_out = 103;
+  CAF_CHECK_NOT_EQUAL(canonical_key(a), canonical_key(b));
+}
+
+CAF_TEST(breaker opens after max failures and half-opens on its timer) {
+  circuit_breaker br{{3, std::chrono::milliseconds{1000}, std::chrono::milliseconds{3000}}};
+  CAF_CHECK(br.admit() == breaker_admit::allow);
+  CAF_CHECK(!br.on_failure(false));
+  CAF_CHECK(!br.on_failure(false));
+  auto t = br.on_failure(false);
+  CAF_REQUIRE(t.has_value());
+  CAF_CHECK(t->to == breaker_state::open);
+  CAF_CHECK(br.admit() == breaker_admit::reject);
+  CAF_CHECK(!br.on_reset_timer(br.generation() + 1)); // stale timer ignored
+  CAF_CHECK(br.on_reset_timer(br.generation()).has_value());
+  CAF_CHECK(br.state() == breaker_state::half_open);
+  CAF_CHECK(br.admit() == breaker_admit::probe);
+  CAF_CHECK(br.admit() == breaker_admit::reject); // only one probe
+  br.on_failure(true);
+  CAF_CHECK(br.state() == breaker_state::open);
+  CAF_CHECK_EQUAL(br.current_reset_timeout().count(), 2000);
+  br.on_reset_timer(br.generation());
+  br.admit();
+  br.on_failure(true);
+  CAF_CHECK_EQUAL(br.current_reset_timeout().count(), 3000); // capped
+  br.on_reset_timer(br.generation());
+  CAF_CHECK(br.admit() == breaker_admit::probe);
+  CAF_CHECK(br.on_success(true).has_value());
+  CAF_CHECK(br.state() == breaker_state::closed);
+  CAF_CHECK_EQUAL(br.consecutive_failures(), 0);
+}
+
+CAF_TEST(a success resets the failure count) {
+  circuit_breaker br{{2, std::chrono::milliseconds{1000}, std::chrono::milliseconds{3000}}};
+  br.on_failure(false);
+  br.on_success(false);
+  CAF_CHECK(!br.on_failure(false));
+  CAF_CHECK(br.state() == breaker_state::closed);
+}
+
+CAF_TEST(operators force the breaker) {
+  circuit_breaker br;
+  br.force(breaker_mode::forced_open);
+  CAF_CHECK(br.admit() == breaker_admit::reject);
+  br.force(breaker_mode::forced_closed);
+  for (int i = 0; i < 20; ++i)
+    br.on_failure(false);
+  CAF_CHECK(br.admit() == breaker_admit::allow);
+  br.force(breaker_mode::automatic);
+  CAF_CHECK(br.state() == breaker_state::closed);
+  CAF_CHECK(br.admit() == breaker_admit::allow);
+}
+
+CAF_TEST(demo catalog has 200 hotels in 5 cities and shared hotels) {
+  auto hotels = demo_hotels();
+  CAF_CHECK_GREATER_OR_EQUAL(hotels.size(), 200u);
+  catalog cat{hotels, {"hotelbeds", "expedia", "dida"}};
+  auto cities = cat.cities();
+  CAF_CHECK_GREATER_OR_EQUAL(cities.size(), 5u);
+  CAF_CHECK(std::find(cities.begin(), cities.end(), "SHA") != cities.end());
+  size_t shared = 0;
+  for (const auto& h : cat.hotels())
+    if (cat.suppliers_of(h.hotel_id).size() >= 2)
+      ++shared;
+  CAF_CHECK_GREATER(shared, 100u);
+  // Codes map both ways, in each supplier's own style.
+  auto code = cat.supplier_code("hotelbeds", hotels[0].hotel_id);
+  if (code) {
+    CAF_CHECK_EQUAL(cat.by_supplier_code("hotelbeds", *code)->hotel_id, hotels[0].hotel_id);
+  }
+  std::set<std::string> ids;
+  for (const auto& h : hotels)
+    ids.insert(h.hotel_id);
+  CAF_CHECK_EQUAL(ids.size(), hotels.size());
+}
+
+CAF_TEST(rates are deterministic and depend on their inputs) {
+  std::vector<room_occupancy> rooms{{2, {}}};
+  auto a = generate_rates(7, "10007", 4, 20000, 20002, rooms);
+  auto b = generate_rates(7, "10007", 4, 20000, 20002, rooms);
+  CAF_REQUIRE(!a.empty());
+  CAF_REQUIRE_EQUAL(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    CAF_CHECK_EQUAL(a[i].net_minor, b[i].net_minor);
+    CAF_CHECK_EQUAL(a[i].room_code, b[i].room_code);
+    CAF_CHECK_GREATER(a[i].net_minor, 0);
+  }
+  auto other_seed = generate_rates(8, "10007", 4, 20000, 20002, rooms);
+  auto longer = generate_rates(7, "10007", 4, 20000, 20003, rooms);
+  CAF_CHECK_NOT_EQUAL(a[0].net_minor, other_seed[0].net_minor);
+  CAF_CHECK_GREATER(longer[0].net_minor, a[0].net_minor);
+}
+
+CAF_TEST(ids are w3c shaped) {
+  auto t = new_trace_id();
+  auto s = new_span_id();
+  CAF_CHECK(is_hex_id(t, 32));
+  CAF_CHECK(is_hex_id(s, 16));
+  CAF_CHECK_NOT_EQUAL(new_trace_id(), t);
+  CAF_CHECK(!is_hex_id(std::string(32, '0'), 32));
+  CAF_CHECK(!is_hex_id("ABCDEF0123456789", 16));
+}
