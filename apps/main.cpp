@@ -178,9 +178,10 @@ int run_serve(const options& o) {
   register_types(sys_cfg);
   caf::actor_system sys{sys_cfg};
 
-  std::vector<std::string> supplier_codes;
+  // The static mapping table: each supplier sells its configured share of the catalog.
+  std::vector<std::pair<std::string, int>> supplier_codes;
   for (const auto& s : cfg->suppliers)
-    supplier_codes.push_back(s.code);
+    supplier_codes.emplace_back(s.code, s.mock ? s.mock->coverage_percent : 100);
   auto env = std::make_shared<node_env>();
   env->cfg = cfg;
   env->catalog = std::make_shared<const domain::catalog>(domain::demo_hotels(), supplier_codes);

@@ -79,12 +79,28 @@ std::vector<hotel> demo_hotels(int per_city) {
   return out;
 }
 
+namespace {
+
+std::vector<std::pair<std::string, int>> with_coverage(const std::vector<std::string>& codes,
+                                                       int coverage_percent) {
+  std::vector<std::pair<std::string, int>> out;
+  for (const auto& c : codes)
+    out.emplace_back(c, coverage_percent);
+  return out;
+}
+
+} // namespace
+
 catalog::catalog(std::vector<hotel> hotels, const std::vector<std::string>& suppliers,
                  int coverage_percent)
+  : catalog(std::move(hotels), with_coverage(suppliers, coverage_percent)) {}
+
+catalog::catalog(std::vector<hotel> hotels,
+                 const std::vector<std::pair<std::string, int>>& suppliers)
   : hotels_(std::move(hotels)) {
   for (size_t i = 0; i < hotels_.size(); ++i)
     by_id_.emplace(hotels_[i].hotel_id, i);
-  for (const auto& s : suppliers) {
+  for (const auto& [s, coverage_percent] : suppliers) {
     auto& to = to_supplier_[s];
     auto& from = from_supplier_[s];
     for (size_t i = 0; i < hotels_.size(); ++i) {

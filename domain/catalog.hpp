@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace bedbank::domain {
@@ -44,6 +45,9 @@ public:
   /// (`coverage_percent`) of the hotels under codes in its own style.
   catalog(std::vector<hotel> hotels, const std::vector<std::string>& suppliers,
           int coverage_percent = 75);
+
+  /// As above with a share per supplier: (code, coverage percent) pairs.
+  catalog(std::vector<hotel> hotels, const std::vector<std::pair<std::string, int>>& suppliers);
 
   const std::vector<hotel>& hotels() const { return hotels_; }
   const hotel* find(std::string_view hotel_id) const;

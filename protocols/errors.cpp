@@ -26,6 +26,10 @@ const char* to_string(ec x) {
     case ec::storage_unavailable: return "storage_unavailable";
     case ec::overloaded: return "overloaded";
     case ec::internal: return "internal";
+    case ec::payload_too_large: return "payload_too_large";
+    case ec::unsupported_media_type: return "unsupported_media_type";
+    case ec::method_not_allowed: return "method_not_allowed";
+    case ec::headers_too_large: return "headers_too_large";
   }
   return "internal";
 }

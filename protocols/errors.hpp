@@ -31,6 +31,10 @@ enum class ec : uint8_t {
   storage_unavailable,  ///< PostgreSQL / Redis / ClickHouse down or failing
   overloaded,           ///< a bounded queue is full
   internal,             ///< a bug: never bad input
+  payload_too_large,    ///< request body over the configured limit
+  unsupported_media_type, ///< a POST body that is not application/json
+  method_not_allowed,   ///< the path exists, the method does not
+  headers_too_large,    ///< request line or headers over the configured limit
 };
 
 /// The snake_case code of the API's error body.

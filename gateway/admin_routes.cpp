@@ -1,0 +1,412 @@
+// The admin API (port 9090): health, suppliers and their breakers, the
+// cluster view, traces across agents, and /metrics.
+#include <map>
+#include <mutex>
+
+#include <unistd.h>
+
+#include <caf/actor_system.hpp>
+
+#include "domain/dates.hpp"
+#include "gateway/router.hpp"
+#include "gateway/router_detail.hpp"
+
+namespace bedbank::gateway {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view admin_prefix = "/admin/";
+constexpr std::string_view admin_traces_prefix = "/admin/traces/";
+constexpr std::string_view suppliers_prefix = "/admin/suppliers/";
+constexpr std::string_view circuit_suffix = "/circuit";
+constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
+constexpr double us_per_ms = 1000.0;
+
+json encode_health(const dependency_health& d) {
+  return json{{"name", d.name},
+              {"ok", d.ok},
+              {"latency_ms", static_cast<double>(d.latency_us) / us_per_ms},
+              {"message", d.message}};
+}
+
+json encode_stats(const supplier_stats& s) {
+  return json{{"code", s.code},
+              {"name", s.name},
+              {"enabled", s.enabled},
+              {"circuit", s.circuit},
+              {"mode", s.mode},
+              {"consecutive_failures", s.consecutive_failures},
+              {"failures", s.errors + s.timeouts},
+              {"reset_timeout_ms", s.reset_timeout_ms},
+              {"calls", s.calls},
+              {"successes", s.successes},
+              {"errors", s.errors},
+              {"timeouts", s.timeouts},
+              {"rejected", s.rejected},
+              {"in_flight", s.in_flight},
+              {"max_concurrent", s.max_concurrent},
+              {"latency_ms", {{"p50", s.p50_ms}, {"p95", s.p95_ms}, {"p99", s.p99_ms}}}};
+}
+
+/// Escapes a Prometheus label value.
+std::string label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+/// Gauge value of a breaker state: 0 closed, 1 half-open, 2 open.
+int circuit_gauge(const std::string& state) {
+  if (state == "open")
+    return 2;
+  if (state == "half_open")
+    return 1;
+  return 0;
+}
+
+void journal_series(std::string& out, const journal_stats& j) {
+  auto counter = [&](const char* name, const char* help, uint64_t v, const char* type) {
+    out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name + " " + type + "\n" +
+           name + " " + std::to_string(v) + "\n";
+  };
+  counter("bedbank_journal_spans_accepted_total", "Spans taken into the journal buffer.",
+          j.accepted, "counter");
+  counter("bedbank_journal_spans_written_total", "Spans committed to PostgreSQL.", j.written,
+          "counter");
+  counter("bedbank_journal_spans_dropped_total", "Spans lost (buffer full or batch given up).",
+          j.dropped, "counter");
+  counter("bedbank_journal_batches_total", "Batches written.", j.batches, "counter");
+  counter("bedbank_journal_failed_batches_total", "Batches that failed.", j.failed_batches,
+          "counter");
+  counter("bedbank_journal_spans_buffered", "Spans in memory, not yet written.", j.buffered,
+          "gauge");
+}
+
+void supplier_series(std::string& out, const std::vector<supplier_stats>& all) {
+  struct series {
+    const char* name;
+    const char* help;
+    const char* type;
+    std::function<std::string(const supplier_stats&)> value;
+  };
+  const std::vector<series> table{
+      {"bedbank_supplier_calls_total", "Calls to the supplier.", "counter",
+       [](const auto& s) { return std::to_string(s.calls); }},
+      {"bedbank_supplier_errors_total", "Calls answered with an error.", "counter",
+       [](const auto& s) { return std::to_string(s.errors); }},
+      {"bedbank_supplier_timeouts_total", "Calls past their deadline.", "counter",
+       [](const auto& s) { return std::to_string(s.timeouts); }},
+      {"bedbank_supplier_rejected_total", "Calls failed fast (breaker open, bulkhead full).",
+       "counter", [](const auto& s) { return std::to_string(s.rejected); }},
+      {"bedbank_supplier_in_flight", "Calls in flight.", "gauge",
+       [](const auto& s) { return std::to_string(s.in_flight); }},
+      {"bedbank_supplier_circuit_state", "Breaker state: 0 closed, 1 half-open, 2 open.", "gauge",
+       [](const auto& s) { return std::to_string(circuit_gauge(s.circuit)); }},
+  };
+  for (const auto& t : table) {
+    out +=
+        std::string{"# HELP "} + t.name + " " + t.help + "\n# TYPE " + t.name + " " + t.type + "\n";
+    for (const auto& s : all)
+      out += std::string{t.name} + "{supplier=\"" + label(s.code) + "\"} " + t.value(s) + "\n";
+  }
+  out += "# HELP bedbank_supplier_latency_ms Supplier call latency percentiles.\n"
+         "# TYPE bedbank_supplier_latency_ms gauge\n";
+  for (const auto& s : all)
+    for (auto [q, v] : {std::pair{"0.5", s.p50_ms}, {"0.95", s.p95_ms}, {"0.99", s.p99_ms}})
+      out += "bedbank_supplier_latency_ms{supplier=\"" + label(s.code) + "\",quantile=\"" + q +
+             "\"} " + std::to_string(v) + "\n";
+}
+
+} // namespace
+
+void router::route_admin(const std::shared_ptr<exchange>& x) {
+  const auto& path = x->path;
+  const auto& method = x->req.method;
+  if (path == "/metrics") {
+    x->rt = route::metrics;
+    if (method != "GET")
+      return method_not_allowed(*x, "GET");
+    return prometheus(x);
+  }
+  if (path.compare(0, admin_prefix.size(), admin_prefix) != 0) {
+    fail(*x, ec::not_found, "no such endpoint: " + path);
+    return;
+  }
+  const auto& token = ctx_.cfg->server.admin_token;
+  auto given = bearer_token(x->req.authorization);
+  if (token.empty() || given.empty() || !constant_time_equal(given, token)) {
+    fail(*x, ec::unauthorized, "missing or wrong admin token (Authorization: Bearer <token>)");
+    return;
+  }
+  if (path == "/admin/health") {
+    x->rt = route::admin_health;
+    if (method != "GET")
+      return method_not_allowed(*x, "GET");
+    return health(x);
+  }
+  if (path == "/admin/suppliers") {
+    x->rt = route::admin_suppliers;
+    if (method != "GET")
+      return method_not_allowed(*x, "GET");
+    return suppliers(x);
+  }
+  if (path.compare(0, suppliers_prefix.size(), suppliers_prefix) == 0 &&
+      path.size() > suppliers_prefix.size() + circuit_suffix.size() &&
+      path.compare(path.size() - circuit_suffix.size(), circuit_suffix.size(), circuit_suffix) ==
+          0) {
+    x->rt = route::admin_circuit;
+    auto code = path.substr(suppliers_prefix.size(),
+                            path.size() - suppliers_prefix.size() - circuit_suffix.size());
+    if (code.find('/') != std::string::npos) {
+      fail(*x, ec::not_found, "no such endpoint: " + path);
+      return;
+    }
+    if (method != "POST")
+      return method_not_allowed(*x, "POST");
+    return circuit(x, code);
+  }
+  if (path == "/admin/cluster") {
+    x->rt = route::admin_cluster;
+    if (method != "GET")
+      return method_not_allowed(*x, "GET");
+    return cluster(x);
+  }
+  if (path.compare(0, admin_traces_prefix.size(), admin_traces_prefix) == 0) {
+    x->rt = route::admin_traces;
+    if (method != "GET")
+      return method_not_allowed(*x, "GET");
+    auto id = path.substr(admin_traces_prefix.size());
+    if (id.find('/') != std::string::npos) {
+      fail(*x, ec::not_found, "no such endpoint: " + path);
+      return;
+    }
+    return trace(x, id, std::string{});
+  }
+  fail(*x, ec::not_found, "no such endpoint: " + path);
+}
+
+void router::health(const std::shared_ptr<exchange>& x) {
+  // Three probes answer from different threads; the last one answers the request.
+  struct gather {
+    std::mutex mtx;
+    int pending = 0;
+    dependency_health postgres{"postgresql", false, 0, "trace reader not running"};
+    dependency_health redis{"redis", false, 0, "price cache not running"};
+    std::optional<dependency_health> clickhouse;
+  };
+  auto g = std::make_shared<gather>();
+  auto node = ctx_.node_id;
+  auto done = [x, g, node] {
+    std::lock_guard guard{g->mtx};
+    if (--g->pending > 0)
+      return;
+    json deps = json::array({encode_health(g->postgres), encode_health(g->redis)});
+    bool all_ok = g->postgres.ok && g->redis.ok;
+    if (g->clickhouse) {
+      deps.push_back(encode_health(*g->clickhouse));
+      all_ok = all_ok && g->clickhouse->ok;
+    }
+    answer(*x, g->postgres.ok ? 200 : 503,
+           json{{"status", all_ok ? "ok" : "degraded"},
+                {"node", node},
+                {"checked_at", domain::format_instant_us(domain::now_us())},
+                {"dependencies", std::move(deps)}});
+  };
+  auto traces = ctx_.actors ? ctx_.actors->traces() : trace_reader_actor{};
+  auto cache = ctx_.actors ? ctx_.actors->cache() : price_cache_actor{};
+  bool ch = ctx_.cfg->clickhouse.enabled && static_cast<bool>(clickhouse_ping_);
+  g->pending = 1 + (traces ? 1 : 0) + (cache ? 1 : 0) + (ch ? 1 : 0);
+  auto failed = [](const char* name, const caf::error& e) {
+    auto m = message_of(e);
+    return dependency_health{name, false, 0, m.empty() ? "no answer in time" : m};
+  };
+  if (traces)
+    ask(
+        *ctx_.sys, traces, admin_timeout,
+        [g, done](dependency_health& h) {
+          {
+            std::lock_guard guard{g->mtx};
+            g->postgres = h;
+          }
+          done();
+        },
+        [g, done, failed](const caf::error& e) {
+          {
+            std::lock_guard guard{g->mtx};
+            g->postgres = failed("postgresql", e);
+          }
+          done();
+        },
+        health_atom::value);
+  if (cache)
+    ask(
+        *ctx_.sys, cache, admin_timeout,
+        [g, done](dependency_health& h) {
+          {
+            std::lock_guard guard{g->mtx};
+            g->redis = h;
+          }
+          done();
+        },
+        [g, done, failed](const caf::error& e) {
+          {
+            std::lock_guard guard{g->mtx};
+            g->redis = failed("redis", e);
+          }
+          done();
+        },
+        health_atom::value);
+  if (ch)
+    clickhouse_ping_([g, done](ping_result r) {
+      {
+        std::lock_guard guard{g->mtx};
+        g->clickhouse = dependency_health{"clickhouse", r.ok, r.latency_us, r.message};
+      }
+      done();
+    });
+  done(); // the request's own share
+}
+
+void router::suppliers(const std::shared_ptr<exchange>& x) {
+  auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
+  if (!engine) {
+    fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
+    return;
+  }
+  ask(
+      *ctx_.sys, engine, admin_timeout,
+      [x](std::vector<supplier_stats>& all) {
+        json list = json::array();
+        for (const auto& s : all)
+          list.push_back(encode_stats(s));
+        answer(*x, 200, json{{"suppliers", std::move(list)}});
+      },
+      [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, stats_atom::value);
+}
+
+void router::circuit(const std::shared_ptr<exchange>& x, const std::string& code) {
+  if (reject_media_type(*x))
+    return;
+  auto body = parse_body(*x);
+  if (!body)
+    return;
+  if (!body->is_object()) {
+    fail(*x, ec::invalid_request, "the body must be a JSON object {\"state\": ...}");
+    return;
+  }
+  for (const auto& [k, _] : body->items())
+    if (k != "state") {
+      fail(*x, ec::invalid_request, "unknown field '" + k + "'", k);
+      return;
+    }
+  auto st = body->find("state");
+  if (st == body->end() || !st->is_string() ||
+      (*st != "open" && *st != "closed" && *st != "auto")) {
+    fail(*x, ec::invalid_request, "state must be \"open\", \"closed\" or \"auto\"", "state");
+    return;
+  }
+  if (!ctx_.cfg->supplier(code)) {
+    fail(*x, ec::not_found, "no supplier '" + code + "'");
+    return;
+  }
+  auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
+  if (!engine) {
+    fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
+    return;
+  }
+  ask(
+      *ctx_.sys, engine, admin_timeout,
+      [x](supplier_stats& s) { answer(*x, 200, encode_stats(s)); },
+      [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, circuit_atom::value, code,
+      st->get<std::string>());
+}
+
+void router::cluster(const std::shared_ptr<exchange>& x) {
+  std::map<std::string, int> kinds;
+  if (ctx_.actors)
+    for (const auto& n : ctx_.actors->names())
+      ++kinds[n.substr(0, n.find(':'))];
+  json roles = json::array();
+  std::string_view r = ctx_.roles;
+  while (!r.empty()) {
+    auto c = r.find(',');
+    if (c != 0)
+      roles.push_back(std::string{r.substr(0, c)});
+    r = c == std::string_view::npos ? std::string_view{} : r.substr(c + 1);
+  }
+  const auto& srv = ctx_.cfg->server;
+  auto now = domain::now_us();
+  json node{{"id", ctx_.node_id},
+            {"address", srv.host + ":" + std::to_string(srv.port)},
+            {"pid", static_cast<int64_t>(::getpid())},
+            {"roles", std::move(roles)},
+            {"up_since", domain::format_instant_us(ctx_.started_us)},
+            {"last_heartbeat", domain::format_instant_us(now)},
+            {"state", "up"},
+            {"actors", kinds},
+            {"mailbox_backlog", nullptr}};
+  answer(*x, 200, json{{"nodes", json::array({std::move(node)})}});
+}
+
+void router::prometheus(const std::shared_ptr<exchange>& x) {
+  struct gather {
+    std::mutex mtx;
+    int pending = 1;
+    std::optional<journal_stats> journal;
+    std::optional<std::vector<supplier_stats>> suppliers;
+  };
+  auto g = std::make_shared<gather>();
+  auto m = metrics_;
+  auto done = [x, g, m] {
+    std::lock_guard guard{g->mtx};
+    if (--g->pending > 0)
+      return;
+    std::string text = m->render();
+    if (g->journal)
+      journal_series(text, *g->journal);
+    if (g->suppliers)
+      supplier_series(text, *g->suppliers);
+    http_response res;
+    res.content_type = std::string{prometheus_content_type};
+    res.body = std::move(text);
+    x->owner->finish(*x, std::move(res));
+  };
+  auto journal = ctx_.actors ? ctx_.actors->journal() : journal_actor{};
+  auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
+  g->pending += (journal ? 1 : 0) + (engine ? 1 : 0);
+  if (journal)
+    ask(
+        *ctx_.sys, journal, admin_timeout,
+        [g, done](journal_stats& s) {
+          {
+            std::lock_guard guard{g->mtx};
+            g->journal = s;
+          }
+          done();
+        },
+        [done](const caf::error&) { done(); }, stats_atom::value);
+  if (engine)
+    ask(
+        *ctx_.sys, engine, admin_timeout,
+        [g, done](std::vector<supplier_stats>& s) {
+          {
+            std::lock_guard guard{g->mtx};
+            g->suppliers = std::move(s);
+          }
+          done();
+        },
+        [done](const caf::error&) { done(); }, stats_atom::value);
+  done();
+}
+
+} // namespace bedbank::gateway

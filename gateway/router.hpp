@@ -1,0 +1,95 @@
+// Routing of the agent and admin APIs: authentication, rate limits, trace
+// context, spans and metrics around every request, and the bridge from HTTP
+// to the node's actors (each actor call from a short-lived request actor with
+// a finite timeout, so no I/O thread ever blocks).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "gateway/http_types.hpp"
+#include "gateway/metrics.hpp"
+#include "gateway/node_context.hpp"
+#include "gateway/rate_limiter.hpp"
+
+namespace bedbank::gateway {
+
+/// Extra time the gateway gives the query engine beyond pricing.supplier_timeout.
+inline constexpr std::chrono::milliseconds search_grace{2000};
+/// Deadline of a trace read.
+inline constexpr std::chrono::milliseconds trace_timeout{5000};
+/// Deadline of admin and metrics calls to actors.
+inline constexpr std::chrono::milliseconds admin_timeout{2000};
+/// Largest `limit` of GET /api/hotels.
+inline constexpr int max_hotels_page = 200;
+/// Default `limit` of GET /api/hotels.
+inline constexpr int default_hotels_page = 50;
+
+struct exchange;
+
+/// Routes requests of both listeners; thread-safe, shared by every session.
+class router : public std::enable_shared_from_this<router> {
+public:
+  /// A configured agent as the gateway needs it.
+  struct agent_entry {
+    std::string id;
+    std::string api_key;
+    int64_t rate_limit = 0;
+    int32_t markup_bps = 0;
+  };
+
+  /// Builds the key tables from `ctx.cfg`; `clickhouse_ping` may be empty.
+  router(node_context ctx, std::shared_ptr<metrics> stats, ping_fn clickhouse_ping);
+  ~router();
+
+  /// Serves one request; `reply` is called exactly once, possibly from another thread.
+  void handle(port_kind port, http_request req, reply_fn reply);
+
+  /// Requests accepted and not yet answered (graceful stop waits for 0).
+  int64_t pending() const { return pending_.load(); }
+
+  /// The counters this router updates.
+  const std::shared_ptr<metrics>& stats() const { return metrics_; }
+
+  /// Completes `x`: trace and rate-limit headers, metrics, span, then the
+  /// reply. Only the first call per exchange has an effect.
+  void finish(exchange& x, http_response res);
+
+  /// The agent owning `api_key` (constant-time key comparison), or null.
+  const agent_entry* authenticate(const std::string& api_key) const;
+
+private:
+  friend struct exchange;
+
+  // router.cpp
+  void route_agent(const std::shared_ptr<exchange>& x);
+  void search(const std::shared_ptr<exchange>& x);
+  void hotels(const std::shared_ptr<exchange>& x);
+  void trace(const std::shared_ptr<exchange>& x, const std::string& trace_id,
+             const std::string& agent_id);
+  void record_span(const exchange& x, const http_response& res, int64_t now_us);
+
+  // admin_routes.cpp
+  void route_admin(const std::shared_ptr<exchange>& x);
+  void health(const std::shared_ptr<exchange>& x);
+  void suppliers(const std::shared_ptr<exchange>& x);
+  void circuit(const std::shared_ptr<exchange>& x, const std::string& code);
+  void cluster(const std::shared_ptr<exchange>& x);
+  void prometheus(const std::shared_ptr<exchange>& x);
+
+  node_context ctx_;
+  std::shared_ptr<metrics> metrics_;
+  ping_fn clickhouse_ping_;
+  rate_limiter limiter_;
+  std::vector<agent_entry> agents_;
+  std::unordered_multimap<uint64_t, size_t> key_index_; ///< hash of api key → agents_ index
+  std::atomic<int64_t> pending_{0};
+};
+
+} // namespace bedbank::gateway
