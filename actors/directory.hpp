@@ -39,8 +39,7 @@ public:
   }
 
   /// The handle under `name` cast to `Handle`; a null handle when absent.
-  template <class Handle>
-  Handle get(const std::string& name) const {
+  template <class Handle> Handle get(const std::string& name) const {
     std::shared_lock guard{mtx_};
     auto i = entries_.find(name);
     return i == entries_.end() ? Handle{} : caf::actor_cast<Handle>(i->second);

@@ -71,10 +71,10 @@ struct child_spec {
 
 /// Restart policy (OTP's intensity/period, with exponential back-off).
 struct supervision_settings {
-  int max_restarts = 5;                          ///< within `window` before escalating
+  int max_restarts = 5; ///< within `window` before escalating
   std::chrono::milliseconds window{60000};
-  std::chrono::milliseconds backoff_min{100};    ///< first restart delay
-  std::chrono::milliseconds backoff_max{10000};  ///< cap of the doubling delay
+  std::chrono::milliseconds backoff_min{100};   ///< first restart delay
+  std::chrono::milliseconds backoff_max{10000}; ///< cap of the doubling delay
 };
 
 /// The node supervisor: starts `children` in order, publishes each in

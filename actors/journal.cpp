@@ -82,31 +82,31 @@ void write_batch(journal_pointer self) {
   auto n = batch.size();
   st.in_flight = true;
   self->request(writer, write_timeout, write_atom::value, std::move(batch))
-    .then(
-      [=](uint64_t written) {
-        auto& st = self->state;
-        st.in_flight = false;
-        st.stats.written += written;
-        ++st.stats.batches;
-        if (written < n)
-          note_drops(self, n - written, "rows refused by PostgreSQL");
-        if (st.buffer.size() >= static_cast<size_t>(st.env->cfg->trace.batch_size) ||
-            !st.flush_waiters.empty())
-          write_batch(self);
-        answer_flushes(self);
-      },
-      [=](caf::error& err) {
-        auto& st = self->state;
-        st.in_flight = false;
-        ++st.stats.failed_batches;
-        note_drops(self, n, "PostgreSQL write failed");
-        // The next attempt waits for the next tick, so a dead database is not hammered.
-        if (!st.flush_waiters.empty()) {
-          for (auto& rp : st.flush_waiters)
-            rp.deliver(err);
-          st.flush_waiters.clear();
-        }
-      });
+      .then(
+          [=](uint64_t written) {
+            auto& st = self->state;
+            st.in_flight = false;
+            st.stats.written += written;
+            ++st.stats.batches;
+            if (written < n)
+              note_drops(self, n - written, "rows refused by PostgreSQL");
+            if (st.buffer.size() >= static_cast<size_t>(st.env->cfg->trace.batch_size) ||
+                !st.flush_waiters.empty())
+              write_batch(self);
+            answer_flushes(self);
+          },
+          [=](caf::error& err) {
+            auto& st = self->state;
+            st.in_flight = false;
+            ++st.stats.failed_batches;
+            note_drops(self, n, "PostgreSQL write failed");
+            // The next attempt waits for the next tick, so a dead database is not hammered.
+            if (!st.flush_waiters.empty()) {
+              for (auto& rp : st.flush_waiters)
+                rp.deliver(err);
+              st.flush_waiters.clear();
+            }
+          });
 }
 
 void accept(journal_pointer self, span_record&& s) {
@@ -126,28 +126,28 @@ journal_actor::behavior_type journal(journal_pointer self, std::shared_ptr<const
   self->state.buffer.reserve(static_cast<size_t>(self->state.env->cfg->trace.batch_size));
   self->send(self, tick_atom::value, self->state.generation);
   return {
-    [=](span_atom, span_record& s) { accept(self, std::move(s)); },
-    [=](span_atom, std::vector<span_record>& xs) {
-      for (auto& s : xs)
-        accept(self, std::move(s));
-    },
-    [=](flush_atom) -> caf::result<journal_stats> {
-      auto& st = self->state;
-      if (st.buffer.empty() && !st.in_flight)
-        return st.snapshot();
-      auto rp = self->make_response_promise<journal_stats>();
-      st.flush_waiters.push_back(rp);
-      write_batch(self);
-      return rp;
-    },
-    [=](stats_atom) -> journal_stats { return self->state.snapshot(); },
-    [=](tick_atom, uint64_t gen) {
-      auto& st = self->state;
-      if (gen != st.generation)
-        return;
-      write_batch(self);
-      self->delayed_send(self, st.env->cfg->trace.flush_interval, tick_atom::value, gen);
-    },
+      [=](span_atom, span_record& s) { accept(self, std::move(s)); },
+      [=](span_atom, std::vector<span_record>& xs) {
+        for (auto& s : xs)
+          accept(self, std::move(s));
+      },
+      [=](flush_atom) -> caf::result<journal_stats> {
+        auto& st = self->state;
+        if (st.buffer.empty() && !st.in_flight)
+          return st.snapshot();
+        auto rp = self->make_response_promise<journal_stats>();
+        st.flush_waiters.push_back(rp);
+        write_batch(self);
+        return rp;
+      },
+      [=](stats_atom) -> journal_stats { return self->state.snapshot(); },
+      [=](tick_atom, uint64_t gen) {
+        auto& st = self->state;
+        if (gen != st.generation)
+          return;
+        write_batch(self);
+        self->delayed_send(self, st.env->cfg->trace.flush_interval, tick_atom::value, gen);
+      },
   };
 }
 

@@ -6,7 +6,7 @@
 namespace bedbank {
 
 local_cache::local_cache(size_t max_entries, std::chrono::milliseconds ttl)
-  : per_stripe_(std::max<size_t>(1, max_entries / stripes)), ttl_(ttl) {}
+    : per_stripe_(std::max<size_t>(1, max_entries / stripes)), ttl_(ttl) {}
 
 local_cache::stripe& local_cache::stripe_of(const std::string& key) {
   return stripes_[std::hash<std::string>{}(key) % stripes];

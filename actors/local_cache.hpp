@@ -28,7 +28,8 @@ public:
   /// The entry for `key` if present and fresh at `now`.
   value_ptr get(const std::string& key, clock::time_point now = clock::now());
 
-  /// Stores `value` under `key` from `now` on; evicts an expired or the oldest entry of the stripe when full.
+  /// Stores `value` under `key` from `now` on; evicts an expired or the oldest entry of the stripe
+  /// when full.
   void put(const std::string& key, value_ptr value, clock::time_point now = clock::now());
 
   /// Number of entries (all stripes).

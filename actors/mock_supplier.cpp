@@ -38,19 +38,18 @@ struct mock_supplier_state {
     using namespace std::chrono;
     const auto& l = profile.latency;
     switch (l.shape) {
-      case config::latency_profile::kind::fixed:
-        return duration_cast<microseconds>(l.fixed);
-      case config::latency_profile::kind::uniform: {
-        std::uniform_int_distribution<int64_t> d{duration_cast<microseconds>(l.min).count(),
-                                                 duration_cast<microseconds>(l.max).count()};
-        return microseconds{d(rng)};
-      }
-      case config::latency_profile::kind::lognormal: {
-        std::lognormal_distribution<double> d{std::log(static_cast<double>(
-                                                duration_cast<microseconds>(l.median).count())),
-                                              l.sigma};
-        return microseconds{static_cast<int64_t>(d(rng))};
-      }
+    case config::latency_profile::kind::fixed:
+      return duration_cast<microseconds>(l.fixed);
+    case config::latency_profile::kind::uniform: {
+      std::uniform_int_distribution<int64_t> d{duration_cast<microseconds>(l.min).count(),
+                                               duration_cast<microseconds>(l.max).count()};
+      return microseconds{d(rng)};
+    }
+    case config::latency_profile::kind::lognormal: {
+      std::lognormal_distribution<double> d{
+          std::log(static_cast<double>(duration_cast<microseconds>(l.median).count())), l.sigma};
+      return microseconds{static_cast<int64_t>(d(rng))};
+    }
     }
     return microseconds{0};
   }
@@ -70,8 +69,8 @@ struct mock_supplier_state {
       const auto* h = env->catalog->by_supplier_code(code, hc);
       if (h == nullptr || sold_out(hc, req.check_in, req.check_out))
         continue;
-      for (auto& g : domain::generate_rates(profile.seed, hc, h->stars, req.check_in,
-                                            req.check_out, req.rooms)) {
+      for (auto& g : domain::generate_rates(profile.seed, hc, h->stars, req.check_in, req.check_out,
+                                            req.rooms)) {
         supplier_rate r;
         r.supplier = code;
         r.hotel_code = hc;
@@ -97,9 +96,8 @@ caf::error unsupported(const std::string& code, const char* op) {
                     std::string{op} + " is not offered by mock supplier '" + code + "' yet");
 }
 
-mock_supplier_actor::behavior_type mock_supplier(mock_pointer self,
-                                                 std::shared_ptr<const node_env> env,
-                                                 std::string code) {
+mock_supplier_actor::behavior_type
+mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::string code) {
   auto& st = self->state;
   const auto* sc = env->cfg->supplier(code);
   st.code = code;
@@ -108,66 +106,66 @@ mock_supplier_actor::behavior_type mock_supplier(mock_pointer self,
   st.profile = sc != nullptr && sc->mock ? *sc->mock : config::mock_profile{};
   st.rng.seed(st.profile.seed);
   return {
-    [=](search_hotels_atom, const hotels_request& req) -> hotels_reply {
-      hotels_reply out;
-      for (const auto* h : self->state.env->catalog->in_city(req.city))
-        if (auto c = self->state.env->catalog->supplier_code(self->state.code, h->hotel_id))
-          out.hotel_codes.push_back(*c);
-      return out;
-    },
-    [=](search_rates_atom, const rates_request& req) -> caf::result<rates_reply> {
-      auto& s = self->state;
-      auto rp = self->make_response_promise<rates_reply>();
-      double roll = s.draw();
-      auto latency = s.sample_latency();
-      if (roll < s.profile.timeout_rate) {
-        // Silent: answers only long after any caller's deadline, so the
-        // caller times out; the late answer keeps memory bounded.
-        latency += std::chrono::duration_cast<std::chrono::microseconds>(
-          s.env->cfg->pricing.supplier_timeout * silent_factor);
+      [=](search_hotels_atom, const hotels_request& req) -> hotels_reply {
+        hotels_reply out;
+        for (const auto* h : self->state.env->catalog->in_city(req.city))
+          if (auto c = self->state.env->catalog->supplier_code(self->state.code, h->hotel_id))
+            out.hotel_codes.push_back(*c);
+        return out;
+      },
+      [=](search_rates_atom, const rates_request& req) -> caf::result<rates_reply> {
+        auto& s = self->state;
+        auto rp = self->make_response_promise<rates_reply>();
+        double roll = s.draw();
+        auto latency = s.sample_latency();
+        if (roll < s.profile.timeout_rate) {
+          // Silent: answers only long after any caller's deadline, so the
+          // caller times out; the late answer keeps memory bounded.
+          latency += std::chrono::duration_cast<std::chrono::microseconds>(
+              s.env->cfg->pricing.supplier_timeout * silent_factor);
+          auto id = s.next_id++;
+          s.pending.emplace(id, pending_reply{rp, make_error(ec::supplier_timeout,
+                                                             "mock supplier stayed silent")});
+          self->delayed_send(self, latency, deliver_atom::value, id);
+          return rp;
+        }
         auto id = s.next_id++;
-        s.pending.emplace(id, pending_reply{rp, make_error(ec::supplier_timeout,
-                                                           "mock supplier stayed silent")});
-        self->delayed_send(self, latency, deliver_atom::value, id);
+        if (roll < s.profile.timeout_rate + s.profile.error_rate)
+          s.pending.emplace(
+              id, pending_reply{rp, make_error(ec::supplier_error, "mock supplier '" + s.code +
+                                                                       "' answered HTTP 500")});
+        else
+          s.pending.emplace(id, pending_reply{rp, s.rates_for(req)});
+        if (latency.count() <= 0)
+          self->send(self, deliver_atom::value, id);
+        else
+          self->delayed_send(self, latency, deliver_atom::value, id);
         return rp;
-      }
-      auto id = s.next_id++;
-      if (roll < s.profile.timeout_rate + s.profile.error_rate)
-        s.pending.emplace(id, pending_reply{rp, make_error(ec::supplier_error,
-                                                           "mock supplier '" + s.code +
-                                                             "' answered HTTP 500")});
-      else
-        s.pending.emplace(id, pending_reply{rp, s.rates_for(req)});
-      if (latency.count() <= 0)
-        self->send(self, deliver_atom::value, id);
-      else
-        self->delayed_send(self, latency, deliver_atom::value, id);
-      return rp;
-    },
-    [=](deliver_atom, uint64_t id) {
-      auto& s = self->state;
-      auto i = s.pending.find(id);
-      if (i == s.pending.end())
-        return;
-      if (i->second.result)
-        i->second.promise.deliver(std::move(*i->second.result));
-      else
-        i->second.promise.deliver(i->second.result.error());
-      s.pending.erase(i);
-    },
-    [=](create_booking_atom, const booking_request&) -> caf::result<booking_detail> {
-      return unsupported(self->state.code, "CreateBooking");
-    },
-    [=](cancel_booking_atom, const cancel_request&) -> caf::result<booking_detail> {
-      return unsupported(self->state.code, "CancelBooking");
-    },
-    [=](get_booking_atom, const std::string&) -> caf::result<booking_detail> {
-      return unsupported(self->state.code, "GetBooking");
-    },
-    [=](check_avail_atom, const avail_request&) -> caf::result<avail_reply> {
-      return unsupported(self->state.code, "CheckAvailability");
-    },
-    [=](health_atom) -> bool { return true; },
+      },
+      [=](deliver_atom, uint64_t id) {
+        auto& s = self->state;
+        auto i = s.pending.find(id);
+        if (i == s.pending.end())
+          return;
+        if (i->second.result)
+          i->second.promise.deliver(std::move(*i->second.result));
+        else
+          i->second.promise.deliver(i->second.result.error());
+        s.pending.erase(i);
+      },
+      [=](create_booking_atom, const booking_request&) -> caf::result<booking_detail> {
+        return unsupported(self->state.code, "CreateBooking");
+      },
+      [=](cancel_booking_atom, const cancel_request&) -> caf::result<booking_detail> {
+        return unsupported(self->state.code, "CancelBooking");
+      },
+      [=](get_booking_atom, const std::string&) -> caf::result<booking_detail> {
+        return unsupported(self->state.code, "GetBooking");
+      },
+      [=](check_avail_atom, const avail_request&) -> caf::result<avail_reply> {
+        return unsupported(self->state.code, "CheckAvailability");
+      },
+      [=](health_atom) -> bool { return true; },
   };
 }
 

@@ -71,7 +71,8 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       if (st.stopping)
         return;
       auto now = domain::now_us();
-      auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(st.policy.window).count();
+      auto window_us =
+          std::chrono::duration_cast<std::chrono::microseconds>(st.policy.window).count();
       while (!rec.restarts_us.empty() && now - rec.restarts_us.front() > window_us)
         rec.restarts_us.pop_front();
       if (static_cast<int>(rec.restarts_us.size()) >= st.policy.max_restarts) {
@@ -88,7 +89,7 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       rec.next_backoff = std::min(rec.next_backoff * 2, st.policy.backoff_max);
       log_line("warn", "child exited, restarting", name,
                R"(,"reason":")" + self->system().render(msg.reason) + R"(","delay_ms":)" +
-                 std::to_string(delay.count()));
+                   std::to_string(delay.count()));
       self->delayed_send(self, delay, restart_atom::value, name);
       return;
     }
@@ -97,27 +98,27 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
     self->quit(msg.reason);
   });
   return {
-    [=](restart_atom, const std::string& name) {
-      auto& st = self->state;
-      auto i = st.children.find(name);
-      if (st.stopping || i == st.children.end() || i->second.addr)
-        return;
-      ++i->second.total_restarts;
-      if (!start_child(self, i->second))
-        log_line("error", "child failed to restart", name);
-    },
-    [=](get_atom) {
-      std::map<std::string, uint64_t> out;
-      for (const auto& [name, rec] : self->state.children)
-        out[name] = rec.total_restarts;
-      std::vector<std::string> names;
-      std::vector<uint64_t> counts;
-      for (auto& [k, v] : out) {
-        names.push_back(k);
-        counts.push_back(v);
-      }
-      return caf::make_message(std::move(names), std::move(counts));
-    },
+      [=](restart_atom, const std::string& name) {
+        auto& st = self->state;
+        auto i = st.children.find(name);
+        if (st.stopping || i == st.children.end() || i->second.addr)
+          return;
+        ++i->second.total_restarts;
+        if (!start_child(self, i->second))
+          log_line("error", "child failed to restart", name);
+      },
+      [=](get_atom) {
+        std::map<std::string, uint64_t> out;
+        for (const auto& [name, rec] : self->state.children)
+          out[name] = rec.total_restarts;
+        std::vector<std::string> names;
+        std::vector<uint64_t> counts;
+        for (auto& [k, v] : out) {
+          names.push_back(k);
+          counts.push_back(v);
+        }
+        return caf::make_message(std::move(names), std::move(counts));
+      },
   };
 }
 

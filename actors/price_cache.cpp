@@ -23,15 +23,15 @@ price_cache_actor::behavior_type price_cache(cache_pointer self, config::redis_c
   self->state.redis = std::make_unique<persistence::redis_cache>(cfg.host, cfg.port, cfg.password,
                                                                  cfg.db, redis_timeout);
   return {
-    [=](get_atom, const std::string& key) -> cache_value {
-      auto res = self->state.redis->get(key);
-      return res ? std::move(*res) : cache_value{};
-    },
-    [=](put_atom, const std::string& key, const std::string& value, int64_t ttl_ms) {
-      // A failed write only costs a later miss.
-      static_cast<void>(self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}));
-    },
-    [=](health_atom) -> dependency_health { return self->state.redis->ping(); },
+      [=](get_atom, const std::string& key) -> cache_value {
+        auto res = self->state.redis->get(key);
+        return res ? std::move(*res) : cache_value{};
+      },
+      [=](put_atom, const std::string& key, const std::string& value, int64_t ttl_ms) {
+        // A failed write only costs a later miss.
+        static_cast<void>(self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}));
+      },
+      [=](health_atom) -> dependency_health { return self->state.redis->ping(); },
   };
 }
 

@@ -24,60 +24,62 @@ query_engine_actor::behavior_type query_engine(engine_pointer self,
                                                std::shared_ptr<const node_env> env) {
   self->state.env = std::move(env);
   return {
-    [=](search_atom a, search_request& req) -> caf::result<search_result> {
-      ++self->state.searches;
-      auto worker = spawn_search(self->system(), self->state.env);
-      return self->delegate(worker, a, std::move(req));
-    },
-    [=](stats_atom) -> caf::result<std::vector<supplier_stats>> {
-      auto& env = *self->state.env;
-      auto rp = self->make_response_promise<std::vector<supplier_stats>>();
-      auto acc = std::make_shared<std::vector<supplier_stats>>();
-      auto pending = std::make_shared<size_t>(0);
-      auto done = [rp, acc]() mutable {
-        std::sort(acc->begin(), acc->end(),
-                  [](const supplier_stats& a, const supplier_stats& b) { return a.code < b.code; });
-        rp.deliver(std::move(*acc));
-      };
-      for (const auto& sc : env.cfg->suppliers) {
-        auto conn = env.actors->supplier(sc.code);
-        if (!sc.enabled || !conn) {
-          supplier_stats s;
-          s.code = sc.code;
-          s.name = sc.name.empty() ? sc.code : sc.name;
-          s.enabled = sc.enabled;
-          s.circuit = sc.enabled ? "unknown" : "disabled";
-          acc->push_back(std::move(s));
-          continue;
+      [=](search_atom a, search_request& req) -> caf::result<search_result> {
+        ++self->state.searches;
+        auto worker = spawn_search(self->system(), self->state.env);
+        return self->delegate(worker, a, std::move(req));
+      },
+      [=](stats_atom) -> caf::result<std::vector<supplier_stats>> {
+        auto& env = *self->state.env;
+        auto rp = self->make_response_promise<std::vector<supplier_stats>>();
+        auto acc = std::make_shared<std::vector<supplier_stats>>();
+        auto pending = std::make_shared<size_t>(0);
+        auto done = [rp, acc]() mutable {
+          std::sort(acc->begin(), acc->end(), [](const supplier_stats& a, const supplier_stats& b) {
+            return a.code < b.code;
+          });
+          rp.deliver(std::move(*acc));
+        };
+        for (const auto& sc : env.cfg->suppliers) {
+          auto conn = env.actors->supplier(sc.code);
+          if (!sc.enabled || !conn) {
+            supplier_stats s;
+            s.code = sc.code;
+            s.name = sc.name.empty() ? sc.code : sc.name;
+            s.enabled = sc.enabled;
+            s.circuit = sc.enabled ? "unknown" : "disabled";
+            acc->push_back(std::move(s));
+            continue;
+          }
+          ++*pending;
+          auto code = sc.code;
+          self->request(conn, stats_timeout, stats_atom::value)
+              .then(
+                  [=](supplier_stats& s) mutable {
+                    acc->push_back(std::move(s));
+                    if (--*pending == 0)
+                      done();
+                  },
+                  [=](caf::error&) mutable {
+                    supplier_stats s;
+                    s.code = code;
+                    s.circuit = "unknown";
+                    acc->push_back(std::move(s));
+                    if (--*pending == 0)
+                      done();
+                  });
         }
-        ++*pending;
-        auto code = sc.code;
-        self->request(conn, stats_timeout, stats_atom::value)
-          .then(
-            [=](supplier_stats& s) mutable {
-              acc->push_back(std::move(s));
-              if (--*pending == 0)
-                done();
-            },
-            [=](caf::error&) mutable {
-              supplier_stats s;
-              s.code = code;
-              s.circuit = "unknown";
-              acc->push_back(std::move(s));
-              if (--*pending == 0)
-                done();
-            });
-      }
-      if (*pending == 0)
-        done();
-      return rp;
-    },
-    [=](circuit_atom a, const std::string& code, std::string& state) -> caf::result<supplier_stats> {
-      auto conn = self->state.env->actors->supplier(code);
-      if (!conn)
-        return make_error(ec::not_found, "no supplier '" + code + "'");
-      return self->delegate(conn, a, std::move(state));
-    },
+        if (*pending == 0)
+          done();
+        return rp;
+      },
+      [=](circuit_atom a, const std::string& code,
+          std::string& state) -> caf::result<supplier_stats> {
+        auto conn = self->state.env->actors->supplier(code);
+        if (!conn)
+          return make_error(ec::not_found, "no supplier '" + code + "'");
+        return self->delegate(conn, a, std::move(state));
+      },
   };
 }
 

@@ -125,7 +125,8 @@ search_result merge(const node_env& env, std::vector<supplier_rate> rates,
       auto pa = priority(a.supplier), pb = priority(b.supplier);
       if (pa != pb)
         return pa > pb;
-      return std::tie(a.supplier, a.room_code, a.board) < std::tie(b.supplier, b.room_code, b.board);
+      return std::tie(a.supplier, a.room_code, a.board) <
+             std::tie(b.supplier, b.room_code, b.board);
     });
     h.cheapest_net_minor = h.rates.front().net_minor;
   }
@@ -195,37 +196,38 @@ void fan_out(search_pointer self) {
     auto code = sc.code;
     ++st.pending;
     self->request(conn, timeout, search_rates_atom::value, std::move(rr))
-      .then(
-        [=](rates_reply& reply) {
-          auto& st = self->state;
-          st.outcomes.push_back({code, "ok", domain::now_us() - t0,
-                                 static_cast<int32_t>(reply.rates.size()), ""});
-          for (auto& r : reply.rates)
-            st.rates.push_back(std::move(r));
-          if (--st.pending == 0)
-            complete_fan_out(self);
-        },
-        [=](caf::error& err) {
-          auto& st = self->state;
-          std::string status;
-          switch (code_of(err)) {
-            case ec::supplier_timeout:
-              status = "timeout";
-              break;
-            case ec::circuit_open:
-              status = "circuit_open";
-              break;
-            default:
-              status = "error";
-          }
-          auto msg = message_of(err);
-          if (msg.empty())
-            msg = status == "timeout" ? "no answer within " + std::to_string(timeout.count()) + " ms"
-                                      : self->system().render(err);
-          st.outcomes.push_back({code, status, domain::now_us() - t0, 0, std::move(msg)});
-          if (--st.pending == 0)
-            complete_fan_out(self);
-        });
+        .then(
+            [=](rates_reply& reply) {
+              auto& st = self->state;
+              st.outcomes.push_back({code, "ok", domain::now_us() - t0,
+                                     static_cast<int32_t>(reply.rates.size()), ""});
+              for (auto& r : reply.rates)
+                st.rates.push_back(std::move(r));
+              if (--st.pending == 0)
+                complete_fan_out(self);
+            },
+            [=](caf::error& err) {
+              auto& st = self->state;
+              std::string status;
+              switch (code_of(err)) {
+              case ec::supplier_timeout:
+                status = "timeout";
+                break;
+              case ec::circuit_open:
+                status = "circuit_open";
+                break;
+              default:
+                status = "error";
+              }
+              auto msg = message_of(err);
+              if (msg.empty())
+                msg = status == "timeout"
+                          ? "no answer within " + std::to_string(timeout.count()) + " ms"
+                          : self->system().render(err);
+              st.outcomes.push_back({code, status, domain::now_us() - t0, 0, std::move(msg)});
+              if (--st.pending == 0)
+                complete_fan_out(self);
+            });
   }
   if (st.pending == 0)
     complete_fan_out(self);
@@ -234,45 +236,46 @@ void fan_out(search_pointer self) {
 search_actor::behavior_type search(search_pointer self, std::shared_ptr<const node_env> env) {
   self->state.env = std::move(env);
   return {
-    [=](search_atom, search_request& req) -> caf::result<search_result> {
-      auto& st = self->state;
-      st.req = std::move(req);
-      if (st.req.trace.trace_id.empty())
-        st.req.trace.trace_id = domain::new_trace_id();
-      st.span_id = domain::new_span_id();
-      st.started_us = domain::now_us();
-      st.promise = self->make_response_promise<search_result>();
-      st.cache_key = domain::canonical_key(st.req.query);
-      if (!st.env->cfg->pricing.cache_enabled) {
-        fan_out(self);
+      [=](search_atom, search_request& req) -> caf::result<search_result> {
+        auto& st = self->state;
+        st.req = std::move(req);
+        if (st.req.trace.trace_id.empty())
+          st.req.trace.trace_id = domain::new_trace_id();
+        st.span_id = domain::new_span_id();
+        st.started_us = domain::now_us();
+        st.promise = self->make_response_promise<search_result>();
+        st.cache_key = domain::canonical_key(st.req.query);
+        if (!st.env->cfg->pricing.cache_enabled) {
+          fan_out(self);
+          return st.promise;
+        }
+        auto lookup_started = domain::now_us();
+        if (auto hit = st.env->cache->get(st.cache_key)) {
+          answer_from_cache(self, *hit, "local", lookup_started);
+          return st.promise;
+        }
+        auto cache = st.env->actors->cache();
+        if (!cache) {
+          fan_out(self);
+          return st.promise;
+        }
+        self->request(cache, redis_lookup_timeout, get_atom::value, redis_key(st.cache_key))
+            .then(
+                [=](cache_value& v) {
+                  auto& st = self->state;
+                  if (v.found) {
+                    if (auto decoded = decode_cached_result(v.data)) {
+                      st.env->cache->put(st.cache_key,
+                                         std::make_shared<const search_result>(*decoded));
+                      answer_from_cache(self, *decoded, "redis", lookup_started);
+                      return;
+                    }
+                  }
+                  fan_out(self);
+                },
+                [=](caf::error&) { fan_out(self); });
         return st.promise;
-      }
-      auto lookup_started = domain::now_us();
-      if (auto hit = st.env->cache->get(st.cache_key)) {
-        answer_from_cache(self, *hit, "local", lookup_started);
-        return st.promise;
-      }
-      auto cache = st.env->actors->cache();
-      if (!cache) {
-        fan_out(self);
-        return st.promise;
-      }
-      self->request(cache, redis_lookup_timeout, get_atom::value, redis_key(st.cache_key))
-        .then(
-          [=](cache_value& v) {
-            auto& st = self->state;
-            if (v.found) {
-              if (auto decoded = decode_cached_result(v.data)) {
-                st.env->cache->put(st.cache_key, std::make_shared<const search_result>(*decoded));
-                answer_from_cache(self, *decoded, "redis", lookup_started);
-                return;
-              }
-            }
-            fan_out(self);
-          },
-          [=](caf::error&) { fan_out(self); });
-      return st.promise;
-    },
+      },
   };
 }
 

@@ -20,14 +20,14 @@ using writer_pointer = span_writer_actor::stateful_pointer<span_writer_state>;
 span_writer_actor::behavior_type span_writer(writer_pointer self, std::string conninfo) {
   self->state.store = std::make_unique<persistence::span_store>(std::move(conninfo));
   return {
-    [=](write_atom, const std::vector<span_record>& batch) -> caf::result<uint64_t> {
-      auto res = self->state.store->copy(batch);
-      if (!res)
-        res = self->state.store->copy(batch); // the store reconnects on the next call
-      if (!res)
-        return std::move(res.error());
-      return *res;
-    },
+      [=](write_atom, const std::vector<span_record>& batch) -> caf::result<uint64_t> {
+        auto res = self->state.store->copy(batch);
+        if (!res)
+          res = self->state.store->copy(batch); // the store reconnects on the next call
+        if (!res)
+          return std::move(res.error());
+        return *res;
+      },
   };
 }
 

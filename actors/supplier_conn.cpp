@@ -101,10 +101,10 @@ void on_transition(conn_pointer self, const std::optional<domain::breaker_transi
   s.service = "supplier_adapter";
   s.related_type = "supplier";
   s.related_id = st.code;
-  s.request_data = nlohmann::json{{"from", domain::to_string(t->from)},
-                                  {"to", domain::to_string(t->to)},
-                                  {"cause", cause}}
-                     .dump();
+  s.request_data = nlohmann::json{
+      {"from", domain::to_string(t->from)},
+      {"to", domain::to_string(t->to)},
+      {"cause", cause}}.dump();
   s.started_us = domain::now_us();
   s.status = "success";
   s.node = st.env->node_id;
@@ -116,14 +116,14 @@ enum class failure_kind { none, error, timeout, neutral };
 
 failure_kind classify(const caf::error& e) {
   switch (code_of(e)) {
-    case ec::supplier_timeout:
-      return failure_kind::timeout;
-    case ec::supplier_error:
-    case ec::supplier_unavailable:
-    case ec::internal:
-      return failure_kind::error;
-    default:
-      return failure_kind::neutral; // e.g. unsupported, sold_out: the supplier is healthy
+  case ec::supplier_timeout:
+    return failure_kind::timeout;
+  case ec::supplier_error:
+  case ec::supplier_unavailable:
+  case ec::internal:
+    return failure_kind::error;
+  default:
+    return failure_kind::neutral; // e.g. unsupported, sold_out: the supplier is healthy
   }
 }
 
@@ -180,15 +180,13 @@ caf::result<Reply> guarded_call(conn_pointer self, Atom atom, Request req,
       s.node = st.env->node_id;
       record_span(*st.env, std::move(s));
     };
-    auto circuit = [self] {
-      return std::string{domain::to_string(self->state.breaker.state())};
-    };
+    auto circuit = [self] { return std::string{domain::to_string(self->state.breaker.state())}; };
     if (steady::now() - enqueued >= timeout) {
       ++st.timeouts;
       finish_span("timeout", "deadline passed while queued behind the bulkhead",
                   nlohmann::json{{"circuit", circuit()}}.dump());
-      rp.deliver(make_error(ec::supplier_timeout, "deadline passed in the bulkhead queue of '" +
-                                                    st.code + "'"));
+      rp.deliver(make_error(ec::supplier_timeout,
+                            "deadline passed in the bulkhead queue of '" + st.code + "'"));
       return;
     }
     auto admit = st.breaker.admit();
@@ -202,51 +200,54 @@ caf::result<Reply> guarded_call(conn_pointer self, Atom atom, Request req,
     ++st.in_flight;
     auto t0 = steady::now();
     self->request(st.adapter, timeout, atom, req)
-      .then(
-        [=](Reply& reply) mutable {
-          auto& st = self->state;
-          --st.in_flight;
-          ++st.successes;
-          st.record_latency(
-            std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t0).count());
-          on_transition(self, st.breaker.on_success(probe), "probe succeeded");
-          auto response = describe(reply);
-          response["circuit"] = circuit();
-          finish_span("success", "", response.dump());
-          rp.deliver(std::move(reply));
-          drain(self);
-        },
-        [=](caf::error& err) mutable {
-          auto& st = self->state;
-          --st.in_flight;
-          auto kind = classify(err);
-          auto us =
-            std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t0).count();
-          st.record_latency(us);
-          caf::error out;
-          std::string status = "error";
-          if (kind == failure_kind::timeout) {
-            ++st.timeouts;
-            status = "timeout";
-            out = make_error(ec::supplier_timeout, "supplier '" + st.code + "' did not answer within " +
-                                                     std::to_string(timeout.count()) + " ms");
-          } else if (kind == failure_kind::error) {
-            ++st.errors;
-            auto msg = message_of(err);
-            out = make_error(ec::supplier_error, msg.empty() ? self->system().render(err) : msg);
-          } else {
-            out = err;
-          }
-          if (kind == failure_kind::neutral) {
-            on_transition(self, st.breaker.on_success(probe), "probe answered");
-          } else {
-            auto cause = kind == failure_kind::timeout ? "timeout" : "error";
-            on_transition(self, st.breaker.on_failure(probe), cause);
-          }
-          finish_span(status, message_of(out), nlohmann::json{{"circuit", circuit()}}.dump());
-          rp.deliver(std::move(out));
-          drain(self);
-        });
+        .then(
+            [=](Reply& reply) mutable {
+              auto& st = self->state;
+              --st.in_flight;
+              ++st.successes;
+              st.record_latency(
+                  std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t0)
+                      .count());
+              on_transition(self, st.breaker.on_success(probe), "probe succeeded");
+              auto response = describe(reply);
+              response["circuit"] = circuit();
+              finish_span("success", "", response.dump());
+              rp.deliver(std::move(reply));
+              drain(self);
+            },
+            [=](caf::error& err) mutable {
+              auto& st = self->state;
+              --st.in_flight;
+              auto kind = classify(err);
+              auto us =
+                  std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - t0).count();
+              st.record_latency(us);
+              caf::error out;
+              std::string status = "error";
+              if (kind == failure_kind::timeout) {
+                ++st.timeouts;
+                status = "timeout";
+                out = make_error(ec::supplier_timeout, "supplier '" + st.code +
+                                                           "' did not answer within " +
+                                                           std::to_string(timeout.count()) + " ms");
+              } else if (kind == failure_kind::error) {
+                ++st.errors;
+                auto msg = message_of(err);
+                out =
+                    make_error(ec::supplier_error, msg.empty() ? self->system().render(err) : msg);
+              } else {
+                out = err;
+              }
+              if (kind == failure_kind::neutral) {
+                on_transition(self, st.breaker.on_success(probe), "probe answered");
+              } else {
+                auto cause = kind == failure_kind::timeout ? "timeout" : "error";
+                on_transition(self, st.breaker.on_failure(probe), cause);
+              }
+              finish_span(status, message_of(out), nlohmann::json{{"circuit", circuit()}}.dump());
+              rp.deliver(std::move(out));
+              drain(self);
+            });
   };
   if (st.in_flight < st.max_concurrent) {
     run();
@@ -254,7 +255,8 @@ caf::result<Reply> guarded_call(conn_pointer self, Atom atom, Request req,
     st.queue.push_back(std::move(run));
   } else {
     ++st.rejected;
-    rp.deliver(make_error(ec::bulkhead_full, "too many calls in flight to supplier '" + st.code + "'"));
+    rp.deliver(
+        make_error(ec::bulkhead_full, "too many calls in flight to supplier '" + st.code + "'"));
   }
   return rp;
 }
@@ -271,80 +273,90 @@ supplier_conn_actor::behavior_type supplier_conn(conn_pointer self,
     st.max_concurrent = std::max(1, sc->max_concurrent);
     st.call_timeout = sc->timeout;
     st.breaker = domain::circuit_breaker{domain::breaker_settings{
-      sc->breaker.max_failures, sc->breaker.reset_timeout, sc->breaker.max_reset_timeout}};
+        sc->breaker.max_failures, sc->breaker.reset_timeout, sc->breaker.max_reset_timeout}};
   }
   st.search_timeout = env->cfg->pricing.supplier_timeout;
   // The adapter lives and dies with its connection.
   self->link_to(st.adapter);
   return {
-    [=](search_hotels_atom a, const hotels_request& req) {
-      auto& st = self->state;
-      return guarded_call<hotels_reply>(
-        self, a, req, st.search_timeout,
-        {req.trace, "supplier_search_hotels", nlohmann::json{{"city", req.city}}.dump()},
-        [](const hotels_reply& r) { return nlohmann::json{{"hotels", r.hotel_codes.size()}}; });
-    },
-    [=](search_rates_atom a, const rates_request& req) {
-      auto& st = self->state;
-      nlohmann::json rq{{"hotels", req.hotel_codes.size()},
-                        {"check_in", domain::format_date(req.check_in)},
-                        {"check_out", domain::format_date(req.check_out)},
-                        {"rooms", req.rooms.size()}};
-      return guarded_call<rates_reply>(
-        self, a, req, st.search_timeout, {req.trace, "supplier_query", rq.dump()},
-        [](const rates_reply& r) { return nlohmann::json{{"rates", r.rates.size()}}; });
-    },
-    [=](create_booking_atom a, const booking_request& req) {
-      return guarded_call<booking_detail>(
-        self, a, req, self->state.call_timeout,
-        {req.trace, "supplier_create_booking",
-         nlohmann::json{{"idempotency_key", req.idempotency_key}}.dump()},
-        [](const booking_detail& d) { return nlohmann::json{{"ref", d.supplier_ref}}; });
-    },
-    [=](cancel_booking_atom a, const cancel_request& req) {
-      return guarded_call<booking_detail>(
-        self, a, req, self->state.call_timeout,
-        {req.trace, "supplier_cancel_booking", nlohmann::json{{"ref", req.supplier_ref}}.dump()},
-        [](const booking_detail& d) { return nlohmann::json{{"status", d.status}}; });
-    },
-    [=](get_booking_atom a, const std::string& key) {
-      return guarded_call<booking_detail>(self, a, key, self->state.call_timeout,
-                                          {trace_context{}, "supplier_get_booking", ""},
-                                          [](const booking_detail& d) {
-                                            return nlohmann::json{{"found", d.found}};
-                                          });
-    },
-    [=](check_avail_atom a, const avail_request& req) {
-      return guarded_call<avail_reply>(
-        self, a, req, self->state.call_timeout,
-        {req.trace, "supplier_check_availability", nlohmann::json{{"hotel", req.hotel_code}}.dump()},
-        [](const avail_reply& r) { return nlohmann::json{{"available", r.available}}; });
-    },
-    [=](health_atom) -> caf::result<bool> {
-      auto rp = self->make_response_promise<bool>();
-      self->request(self->state.adapter, self->state.call_timeout, health_atom::value)
-        .then([=](bool ok) mutable { rp.deliver(ok); },
-              [=](caf::error&) mutable { rp.deliver(false); });
-      return rp;
-    },
-    [=](stats_atom) -> supplier_stats { return self->state.stats(); },
-    [=](circuit_atom, const std::string& state) -> caf::result<supplier_stats> {
-      auto& st = self->state;
-      domain::breaker_mode mode;
-      if (state == "open")
-        mode = domain::breaker_mode::forced_open;
-      else if (state == "closed")
-        mode = domain::breaker_mode::forced_closed;
-      else if (state == "auto")
-        mode = domain::breaker_mode::automatic;
-      else
-        return make_error(ec::invalid_request, "state must be open, closed or auto");
-      on_transition(self, st.breaker.force(mode), "operator set " + state);
-      return st.stats();
-    },
-    [=](reset_atom, uint64_t gen) {
-      on_transition(self, self->state.breaker.on_reset_timer(gen), "reset timeout elapsed");
-    },
+      [=](search_hotels_atom a, const hotels_request& req) {
+        auto& st = self->state;
+        return guarded_call<hotels_reply>(
+            self, a, req, st.search_timeout,
+            {req.trace, "supplier_search_hotels", nlohmann::json{{"city", req.city}}.dump()},
+            [](const hotels_reply& r) {
+              return nlohmann::json{{"hotels", r.hotel_codes.size()}};
+            });
+      },
+      [=](search_rates_atom a, const rates_request& req) {
+        auto& st = self->state;
+        nlohmann::json rq{{"hotels", req.hotel_codes.size()},
+                          {"check_in", domain::format_date(req.check_in)},
+                          {"check_out", domain::format_date(req.check_out)},
+                          {"rooms", req.rooms.size()}};
+        return guarded_call<rates_reply>(self, a, req, st.search_timeout,
+                                         {req.trace, "supplier_query", rq.dump()},
+                                         [](const rates_reply& r) {
+                                           return nlohmann::json{{"rates", r.rates.size()}};
+                                         });
+      },
+      [=](create_booking_atom a, const booking_request& req) {
+        return guarded_call<booking_detail>(
+            self, a, req, self->state.call_timeout,
+            {req.trace, "supplier_create_booking",
+             nlohmann::json{{"idempotency_key", req.idempotency_key}}.dump()},
+            [](const booking_detail& d) {
+              return nlohmann::json{{"ref", d.supplier_ref}};
+            });
+      },
+      [=](cancel_booking_atom a, const cancel_request& req) {
+        return guarded_call<booking_detail>(self, a, req, self->state.call_timeout,
+                                            {req.trace, "supplier_cancel_booking",
+                                             nlohmann::json{{"ref", req.supplier_ref}}.dump()},
+                                            [](const booking_detail& d) {
+                                              return nlohmann::json{{"status", d.status}};
+                                            });
+      },
+      [=](get_booking_atom a, const std::string& key) {
+        return guarded_call<booking_detail>(self, a, key, self->state.call_timeout,
+                                            {trace_context{}, "supplier_get_booking", ""},
+                                            [](const booking_detail& d) {
+                                              return nlohmann::json{{"found", d.found}};
+                                            });
+      },
+      [=](check_avail_atom a, const avail_request& req) {
+        return guarded_call<avail_reply>(self, a, req, self->state.call_timeout,
+                                         {req.trace, "supplier_check_availability",
+                                          nlohmann::json{{"hotel", req.hotel_code}}.dump()},
+                                         [](const avail_reply& r) {
+                                           return nlohmann::json{{"available", r.available}};
+                                         });
+      },
+      [=](health_atom) -> caf::result<bool> {
+        auto rp = self->make_response_promise<bool>();
+        self->request(self->state.adapter, self->state.call_timeout, health_atom::value)
+            .then([=](bool ok) mutable { rp.deliver(ok); },
+                  [=](caf::error&) mutable { rp.deliver(false); });
+        return rp;
+      },
+      [=](stats_atom) -> supplier_stats { return self->state.stats(); },
+      [=](circuit_atom, const std::string& state) -> caf::result<supplier_stats> {
+        auto& st = self->state;
+        domain::breaker_mode mode;
+        if (state == "open")
+          mode = domain::breaker_mode::forced_open;
+        else if (state == "closed")
+          mode = domain::breaker_mode::forced_closed;
+        else if (state == "auto")
+          mode = domain::breaker_mode::automatic;
+        else
+          return make_error(ec::invalid_request, "state must be open, closed or auto");
+        on_transition(self, st.breaker.force(mode), "operator set " + state);
+        return st.stats();
+      },
+      [=](reset_atom, uint64_t gen) {
+        on_transition(self, self->state.breaker.on_reset_timer(gen), "reset timeout elapsed");
+      },
   };
 }
 

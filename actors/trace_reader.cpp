@@ -19,13 +19,13 @@ using reader_pointer = trace_reader_actor::stateful_pointer<trace_reader_state>;
 trace_reader_actor::behavior_type trace_reader(reader_pointer self, std::string conninfo) {
   self->state.store = std::make_unique<persistence::span_store>(std::move(conninfo));
   return {
-    [=](get_atom, const trace_query& q) -> caf::result<std::vector<span_record>> {
-      auto res = self->state.store->trace(q);
-      if (!res)
-        return std::move(res.error());
-      return std::move(*res);
-    },
-    [=](health_atom) -> dependency_health { return self->state.store->ping(); },
+      [=](get_atom, const trace_query& q) -> caf::result<std::vector<span_record>> {
+        auto res = self->state.store->trace(q);
+        if (!res)
+          return std::move(res.error());
+        return std::move(*res);
+      },
+      [=](health_atom) -> dependency_health { return self->state.store->ping(); },
   };
 }
 

@@ -1,11 +1,11 @@
 // bedbank — the command line: serve, migrate, trace, --help.
 #include <atomic>
 #include <csignal>
-#include <map>
-#include <thread>
 #include <cstdlib>
 #include <iostream>
+#include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/all.hpp>
@@ -194,16 +194,19 @@ int run_serve(const options& o) {
   std::vector<child_spec> children;
   auto conninfo = cfg->database.conninfo();
   children.push_back({span_writer_name, [conninfo](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_span_writer(s, conninfo));
+                        return caf::actor_cast<caf::strong_actor_ptr>(
+                            spawn_span_writer(s, conninfo));
                       }});
   children.push_back({directory::journal_name, [cenv](caf::actor_system& s) {
                         return caf::actor_cast<caf::strong_actor_ptr>(spawn_journal(s, cenv));
                       }});
   children.push_back({directory::traces_name, [conninfo](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_trace_reader(s, conninfo));
+                        return caf::actor_cast<caf::strong_actor_ptr>(
+                            spawn_trace_reader(s, conninfo));
                       }});
   children.push_back({directory::cache_name, [cfg](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_price_cache(s, cfg->redis));
+                        return caf::actor_cast<caf::strong_actor_ptr>(
+                            spawn_price_cache(s, cfg->redis));
                       }});
   for (const auto& sc : cfg->suppliers) {
     if (!sc.enabled)
@@ -239,8 +242,8 @@ int run_serve(const options& o) {
   }
   log_info("bedbank started",
            R"(,"node":")" + cfg->server.node_id + R"(","agent_api":")" + cfg->server.host + ":" +
-             std::to_string(http.agent_port()) + R"(","admin_api":")" + cfg->server.admin_host +
-             ":" + std::to_string(http.admin_port()) + R"(","pid":)" + std::to_string(getpid()));
+               std::to_string(http.agent_port()) + R"(","admin_api":")" + cfg->server.admin_host +
+               ":" + std::to_string(http.admin_port()) + R"(","pid":)" + std::to_string(getpid()));
 
   // Stop when a signal arrives or when the supervisor escalates.
   caf::scoped_actor self{sys};
@@ -263,8 +266,12 @@ int run_serve(const options& o) {
   if (auto j = env->actors->journal()) {
     caf::scoped_actor flusher{sys};
     flusher->request(j, journal_flush_timeout, flush_atom::value)
-      .receive([](journal_stats& s) { log_info("journal flushed", R"(,"written":)" + std::to_string(s.written) + R"(,"dropped":)" + std::to_string(s.dropped)); },
-               [](caf::error&) { log_info("journal flush did not finish"); });
+        .receive(
+            [](journal_stats& s) {
+              log_info("journal flushed", R"(,"written":)" + std::to_string(s.written) +
+                                              R"(,"dropped":)" + std::to_string(s.dropped));
+            },
+            [](caf::error&) { log_info("journal flush did not finish"); });
   }
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   watcher.join();

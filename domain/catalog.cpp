@@ -30,18 +30,43 @@ struct city_info {
 };
 
 const std::array<city_info, 6> demo_cities{{
-  {"SHA", "Shanghai", 31.2304, 121.4737, {"Nanjing Road", "Huaihai Road", "Century Avenue", "The Bund"}},
-  {"PEK", "Beijing", 39.9042, 116.4074, {"Wangfujing Street", "Chang'an Avenue", "Sanlitun Road", "Jianguo Road"}},
-  {"CAN", "Guangzhou", 23.1291, 113.2644, {"Tianhe Road", "Huanshi Road", "Beijing Road", "Zhujiang New Town"}},
-  {"SZX", "Shenzhen", 22.5431, 114.0579, {"Shennan Road", "Futian Road", "Nanshan Avenue", "Luohu Road"}},
-  {"HGH", "Hangzhou", 30.2741, 120.1551, {"West Lake Road", "Yan'an Road", "Wulin Square", "Qingchun Road"}},
-  {"CTU", "Chengdu", 30.5728, 104.0668, {"Chunxi Road", "Tianfu Square", "Renmin Road", "Jinli Street"}},
+    {"SHA",
+     "Shanghai",
+     31.2304,
+     121.4737,
+     {"Nanjing Road", "Huaihai Road", "Century Avenue", "The Bund"}},
+    {"PEK",
+     "Beijing",
+     39.9042,
+     116.4074,
+     {"Wangfujing Street", "Chang'an Avenue", "Sanlitun Road", "Jianguo Road"}},
+    {"CAN",
+     "Guangzhou",
+     23.1291,
+     113.2644,
+     {"Tianhe Road", "Huanshi Road", "Beijing Road", "Zhujiang New Town"}},
+    {"SZX",
+     "Shenzhen",
+     22.5431,
+     114.0579,
+     {"Shennan Road", "Futian Road", "Nanshan Avenue", "Luohu Road"}},
+    {"HGH",
+     "Hangzhou",
+     30.2741,
+     120.1551,
+     {"West Lake Road", "Yan'an Road", "Wulin Square", "Qingchun Road"}},
+    {"CTU",
+     "Chengdu",
+     30.5728,
+     104.0668,
+     {"Chunxi Road", "Tianfu Square", "Renmin Road", "Jinli Street"}},
 }};
 
-const std::array<const char*, 12> brands{
-  "Grand", "Garden", "Riverside", "Imperial", "Harbour", "Lotus", "Jade", "Pearl",
-  "Skyline", "Heritage", "Bamboo", "Silk Road"};
-const std::array<const char*, 6> kinds{"Hotel", "Suites", "Resort", "Inn", "Plaza Hotel", "Residences"};
+const std::array<const char*, 12> brands{"Grand",   "Garden",   "Riverside", "Imperial",
+                                         "Harbour", "Lotus",    "Jade",      "Pearl",
+                                         "Skyline", "Heritage", "Bamboo",    "Silk Road"};
+const std::array<const char*, 6> kinds{"Hotel", "Suites",      "Resort",
+                                       "Inn",   "Plaza Hotel", "Residences"};
 
 std::string supplier_style_code(std::string_view supplier, size_t index, uint64_t h) {
   char buf[48];
@@ -69,7 +94,8 @@ std::vector<hotel> demo_hotels(int per_city) {
       x.name = std::string(c.name) + " " + brands[h % brands.size()] + " " +
                kinds[(h >> 8) % kinds.size()] + " " + std::to_string(i + 1);
       x.city = c.code;
-      x.address = std::to_string(1 + (h >> 16) % 899) + " " + c.streets[(h >> 24) % 4] + ", " + c.name;
+      x.address =
+          std::to_string(1 + (h >> 16) % 899) + " " + c.streets[(h >> 24) % 4] + ", " + c.name;
       x.stars = 2 + static_cast<int>((h >> 32) % 4);
       x.lat = c.lat + (static_cast<double>((h >> 40) % 2001) - 1000.0) / 20000.0;
       x.lon = c.lon + (static_cast<double>((h >> 50) % 2001) - 1000.0) / 20000.0;
@@ -93,11 +119,11 @@ std::vector<std::pair<std::string, int>> with_coverage(const std::vector<std::st
 
 catalog::catalog(std::vector<hotel> hotels, const std::vector<std::string>& suppliers,
                  int coverage_percent)
-  : catalog(std::move(hotels), with_coverage(suppliers, coverage_percent)) {}
+    : catalog(std::move(hotels), with_coverage(suppliers, coverage_percent)) {}
 
 catalog::catalog(std::vector<hotel> hotels,
                  const std::vector<std::pair<std::string, int>>& suppliers)
-  : hotels_(std::move(hotels)) {
+    : hotels_(std::move(hotels)) {
   for (size_t i = 0; i < hotels_.size(); ++i)
     by_id_.emplace(hotels_[i].hotel_id, i);
   for (const auto& [s, coverage_percent] : suppliers) {

@@ -17,7 +17,7 @@ namespace bedbank::domain {
 struct hotel {
   std::string hotel_id; ///< platform id, e.g. "H-SHA-0001"
   std::string name;
-  std::string city;     ///< city code, e.g. "SHA"
+  std::string city; ///< city code, e.g. "SHA"
   std::string address;
   int stars = 3;
   double lat = 0;
@@ -58,7 +58,8 @@ public:
   /// Supplier codes that sell `hotel_id`.
   std::vector<std::string> suppliers_of(std::string_view hotel_id) const;
   /// The supplier's code for a platform hotel, if it sells it.
-  std::optional<std::string> supplier_code(std::string_view supplier, std::string_view hotel_id) const;
+  std::optional<std::string> supplier_code(std::string_view supplier,
+                                           std::string_view hotel_id) const;
   /// The platform hotel for a supplier's code, if mapped.
   const hotel* by_supplier_code(std::string_view supplier, std::string_view code) const;
 

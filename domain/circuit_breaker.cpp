@@ -7,24 +7,24 @@ namespace bedbank::domain {
 
 std::string_view to_string(breaker_state s) {
   switch (s) {
-    case breaker_state::closed:
-      return "closed";
-    case breaker_state::open:
-      return "open";
-    case breaker_state::half_open:
-      return "half_open";
+  case breaker_state::closed:
+    return "closed";
+  case breaker_state::open:
+    return "open";
+  case breaker_state::half_open:
+    return "half_open";
   }
   return "?";
 }
 
 std::string_view to_string(breaker_mode m) {
   switch (m) {
-    case breaker_mode::automatic:
-      return "auto";
-    case breaker_mode::forced_open:
-      return "forced_open";
-    case breaker_mode::forced_closed:
-      return "forced_closed";
+  case breaker_mode::automatic:
+    return "auto";
+  case breaker_mode::forced_open:
+    return "forced_open";
+  case breaker_mode::forced_closed:
+    return "forced_closed";
   }
   return "?";
 }
@@ -35,15 +35,15 @@ breaker_admit circuit_breaker::admit() {
   if (mode_ == breaker_mode::forced_closed)
     return breaker_admit::allow;
   switch (state_) {
-    case breaker_state::closed:
-      return breaker_admit::allow;
-    case breaker_state::open:
+  case breaker_state::closed:
+    return breaker_admit::allow;
+  case breaker_state::open:
+    return breaker_admit::reject;
+  case breaker_state::half_open:
+    if (probe_in_flight_)
       return breaker_admit::reject;
-    case breaker_state::half_open:
-      if (probe_in_flight_)
-        return breaker_admit::reject;
-      probe_in_flight_ = true;
-      return breaker_admit::probe;
+    probe_in_flight_ = true;
+    return breaker_admit::probe;
   }
   return breaker_admit::reject;
 }
@@ -95,17 +95,17 @@ std::optional<breaker_transition> circuit_breaker::on_reset_timer(uint64_t gen) 
 std::optional<breaker_transition> circuit_breaker::force(breaker_mode m) {
   mode_ = m;
   switch (m) {
-    case breaker_mode::forced_open:
-      current_timeout_ = settings_.reset_timeout;
-      return move_to(breaker_state::open);
-    case breaker_mode::forced_closed:
-      failures_ = 0;
-      return move_to(breaker_state::closed);
-    case breaker_mode::automatic:
-      // Handing back: start closed with a clean count, as after a good probe.
-      failures_ = 0;
-      current_timeout_ = std::chrono::milliseconds{0};
-      return move_to(breaker_state::closed);
+  case breaker_mode::forced_open:
+    current_timeout_ = settings_.reset_timeout;
+    return move_to(breaker_state::open);
+  case breaker_mode::forced_closed:
+    failures_ = 0;
+    return move_to(breaker_state::closed);
+  case breaker_mode::automatic:
+    // Handing back: start closed with a clean count, as after a good probe.
+    failures_ = 0;
+    current_timeout_ = std::chrono::milliseconds{0};
+    return move_to(breaker_state::closed);
   }
   return std::nullopt;
 }

@@ -22,7 +22,8 @@ bool digits(std::string_view s, int& out) {
 
 std::optional<day> make_day(int y, int m, int d) {
   using namespace std::chrono;
-  year_month_day ymd{year{y}, month{static_cast<unsigned>(m)}, std::chrono::day{static_cast<unsigned>(d)}};
+  year_month_day ymd{year{y}, month{static_cast<unsigned>(m)},
+                     std::chrono::day{static_cast<unsigned>(d)}};
   if (!ymd.ok())
     return std::nullopt;
   return static_cast<day>(sys_days{ymd}.time_since_epoch().count());

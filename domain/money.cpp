@@ -14,9 +14,22 @@ struct currency_info {
 };
 
 constexpr std::array<currency_info, 16> currencies{{
-  {"CNY", 2}, {"USD", 2}, {"EUR", 2}, {"GBP", 2}, {"HKD", 2}, {"JPY", 0},
-  {"SGD", 2}, {"AUD", 2}, {"CAD", 2}, {"CHF", 2}, {"KRW", 0}, {"THB", 2},
-  {"MOP", 2}, {"TWD", 2}, {"AED", 2}, {"NZD", 2},
+    {"CNY", 2},
+    {"USD", 2},
+    {"EUR", 2},
+    {"GBP", 2},
+    {"HKD", 2},
+    {"JPY", 0},
+    {"SGD", 2},
+    {"AUD", 2},
+    {"CAD", 2},
+    {"CHF", 2},
+    {"KRW", 0},
+    {"THB", 2},
+    {"MOP", 2},
+    {"TWD", 2},
+    {"AED", 2},
+    {"NZD", 2},
 }};
 
 int64_t pow10(int n) {

@@ -16,11 +16,11 @@ struct room_kind {
 };
 
 constexpr std::array<room_kind, 5> room_kinds{{
-  {"STD", "Standard Room", 100},
-  {"SUP", "Superior Room", 125},
-  {"DLX", "Deluxe Room", 160},
-  {"EXE", "Executive Room", 210},
-  {"STE", "Suite", 320},
+    {"STD", "Standard Room", 100},
+    {"SUP", "Superior Room", 125},
+    {"DLX", "Deluxe Room", 160},
+    {"EXE", "Executive Room", 210},
+    {"STE", "Suite", 320},
 }};
 
 struct board_kind {
@@ -28,7 +28,8 @@ struct board_kind {
   int per_person_minor; // per person per night
 };
 
-constexpr std::array<board_kind, 5> boards{{{"RO", 0}, {"BB", 6800}, {"HB", 15800}, {"FB", 24800}, {"AI", 39800}}};
+constexpr std::array<board_kind, 5> boards{
+    {{"RO", 0}, {"BB", 6800}, {"HB", 15800}, {"FB", 24800}, {"AI", 39800}}};
 
 } // namespace
 
@@ -39,8 +40,8 @@ std::vector<generated_rate> generate_rates(uint64_t seed, std::string_view hotel
   uint64_t hh = stable_hash(hotel_code, seed);
   // Price level per night for a standard double, in fen: 180 CNY per star plus a hotel factor.
   int64_t base = 18000 * stars + static_cast<int64_t>(hh % 20000);
-  int kinds = 2 + static_cast<int>((hh >> 8) % 3);         // 2..4 room kinds
-  int board_count = 1 + static_cast<int>((hh >> 16) % 3);  // 1..3 boards
+  int kinds = 2 + static_cast<int>((hh >> 8) % 3);        // 2..4 room kinds
+  int board_count = 1 + static_cast<int>((hh >> 16) % 3); // 1..3 boards
   int persons = 0;
   for (const auto& r : rooms)
     persons += r.adults + static_cast<int>(r.children_ages.size());
@@ -53,7 +54,8 @@ std::vector<generated_rate> generate_rates(uint64_t seed, std::string_view hotel
         int weekday = static_cast<int>((d + 4) % 7); // 1970-01-01 was a Thursday (4)
         int weekend_pct = (weekday == 5 || weekday == 6) ? 118 : 100;
         uint64_t dh = stable_hash(std::to_string(d), rh);
-        int64_t night = base * room_kinds[static_cast<size_t>(k)].factor_pct / 100 * weekend_pct / 100;
+        int64_t night =
+            base * room_kinds[static_cast<size_t>(k)].factor_pct / 100 * weekend_pct / 100;
         night += static_cast<int64_t>(dh % 4000) - 2000; // ±20 CNY day noise
         for (const auto& r : rooms) {
           int64_t room_night = night + (r.adults > 2 ? (r.adults - 2) * night / 4 : 0);
@@ -70,7 +72,8 @@ std::vector<generated_rate> generate_rates(uint64_t seed, std::string_view hotel
       g.net_minor = total / 100 * 100; // whole yuan
       g.refundable = (rh % 4) != 0;
       g.bookable = (rh % 5) != 0;
-      int64_t arrival_us = static_cast<int64_t>(check_in) * 86400LL * 1000000LL + 14LL * 3600 * 1000000;
+      int64_t arrival_us =
+          static_cast<int64_t>(check_in) * 86400LL * 1000000LL + 14LL * 3600 * 1000000;
       if (g.refundable) {
         // Free until 3 days before arrival, then one night, then everything from arrival.
         int64_t nights = check_out - check_in;

@@ -11,11 +11,11 @@ std::optional<field_error> validate(const search_query& q, day today) {
   bool has_city = !q.city.empty();
   bool has_ids = !q.hotel_ids.empty();
   if (has_city == has_ids)
-    return field_error{has_city ? "hotel_ids" : "city",
-                       "give exactly one of city or hotel_ids"};
+    return field_error{has_city ? "hotel_ids" : "city", "give exactly one of city or hotel_ids"};
   if (has_city && (q.city.size() < 2 || q.city.size() > 8 ||
-                   !std::all_of(q.city.begin(), q.city.end(),
-                                [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); })))
+                   !std::all_of(q.city.begin(), q.city.end(), [](char c) {
+                     return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+                   })))
     return field_error{"city", "city must be an upper-case city code of 2 to 8 letters, e.g. SHA"};
   if (static_cast<int>(q.hotel_ids.size()) > max_hotel_ids)
     return field_error{"hotel_ids", "at most " + std::to_string(max_hotel_ids) + " hotel ids"};
@@ -38,8 +38,8 @@ std::optional<field_error> validate(const search_query& q, day today) {
     auto path = "rooms[" + std::to_string(i) + "]";
     const auto& r = q.rooms[i];
     if (r.adults < 1 || r.adults > max_adults_per_room)
-      return field_error{path + ".adults",
-                         "between 1 and " + std::to_string(max_adults_per_room) + " adults per room"};
+      return field_error{path + ".adults", "between 1 and " + std::to_string(max_adults_per_room) +
+                                               " adults per room"};
     if (static_cast<int>(r.children_ages.size()) > max_children_per_room)
       return field_error{path + ".children_ages",
                          "at most " + std::to_string(max_children_per_room) + " children per room"};

@@ -37,7 +37,7 @@ struct search_query {
   day check_in = 0;
   day check_out = 0;
   std::vector<room_occupancy> rooms;
-  std::string currency;  ///< ISO 4217
+  std::string currency; ///< ISO 4217
   int max_results = default_search_results;
 
   int nights() const { return check_out - check_in; }

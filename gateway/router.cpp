@@ -9,8 +9,8 @@
 
 #include "domain/catalog.hpp"
 #include "domain/dates.hpp"
+#include "domain/ids.hpp"
 #include "gateway/errors.hpp"
-#include "gateway/ids.hpp"
 #include "gateway/router_detail.hpp"
 #include "protocols/agent_json.hpp"
 
@@ -237,9 +237,9 @@ void router::handle(port_kind port, http_request req, reply_fn reply) {
     x->trace_id = tp->trace_id;
     x->parent_span_id = tp->parent_id;
   } else {
-    x->trace_id = random_hex(trace_id_hex);
+    x->trace_id = domain::new_trace_id();
   }
-  x->span_id = random_hex(span_id_hex);
+  x->span_id = domain::new_span_id();
   if (x->req.read_error) {
     auto code = *x->req.read_error;
     const char* msg = code == ec::payload_too_large   ? "the request body is too large"
@@ -383,7 +383,7 @@ void router::hotels(const std::shared_ptr<exchange>& x) {
 
 void router::trace(const std::shared_ptr<exchange>& x, const std::string& trace_id,
                    const std::string& agent_id) {
-  if (!agent_json::valid_hex_id(trace_id, trace_id_hex)) {
+  if (!domain::is_hex_id(trace_id, 32)) {
     fail(*x, ec::invalid_request, "a trace id is 32 lowercase hex digits, not all zero",
          "trace_id");
     return;

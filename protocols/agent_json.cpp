@@ -2,6 +2,8 @@
 // trace trees, error bodies and W3C traceparent.
 #include "protocols/agent_json.hpp"
 
+#include "domain/ids.hpp"
+
 #include <algorithm>
 #include <array>
 #include <climits>
@@ -499,18 +501,6 @@ json error_body(ec code, const std::string& message, const std::string& field,
 
 // -- W3C trace context ----------------------------------------------------------------
 
-bool valid_hex_id(std::string_view s, size_t n) {
-  if (s.size() != n)
-    return false;
-  bool nonzero = false;
-  for (char c : s) {
-    if (!is_lower_hex(c))
-      return false;
-    nonzero |= c != '0';
-  }
-  return nonzero;
-}
-
 std::optional<traceparent> parse_traceparent(std::string_view h) {
   // version(2) - trace id(32) - parent id(16) - flags(2)
   constexpr size_t trace_len = 32;
@@ -525,7 +515,7 @@ std::optional<traceparent> parse_traceparent(std::string_view h) {
   auto trace = h.substr(3, trace_len);
   auto parent = h.substr(36, parent_len);
   auto flags = h.substr(53, 2);
-  if (!valid_hex_id(trace, trace_len) || !valid_hex_id(parent, parent_len) ||
+  if (!domain::is_hex_id(trace, trace_len) || !domain::is_hex_id(parent, parent_len) ||
       !is_lower_hex(flags[0]) || !is_lower_hex(flags[1]))
     return std::nullopt;
   auto nib = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };

@@ -131,7 +131,4 @@ std::optional<traceparent> parse_traceparent(std::string_view header);
 std::string format_traceparent(const std::string& trace_id, const std::string& span_id,
                                uint8_t flags = 1);
 
-/// True for `n` lowercase hex digits that are not all zero.
-bool valid_hex_id(std::string_view s, size_t n);
-
 } // namespace bedbank::agent_json

@@ -15,19 +15,31 @@ std::string encode_cached_result(const search_result& r) {
       json pol = json::array();
       for (const auto& p : x.policies)
         pol.push_back({p.from_us, p.penalty_minor});
-      rates.push_back({{"s", x.supplier}, {"h", x.hotel_code}, {"rc", x.room_code},
-                       {"rn", x.room_name}, {"b", x.board}, {"n", x.net_minor},
-                       {"c", x.currency}, {"rf", x.refundable}, {"bk", x.bookable},
+      rates.push_back({{"s", x.supplier},
+                       {"h", x.hotel_code},
+                       {"rc", x.room_code},
+                       {"rn", x.room_name},
+                       {"b", x.board},
+                       {"n", x.net_minor},
+                       {"c", x.currency},
+                       {"rf", x.refundable},
+                       {"bk", x.bookable},
                        {"p", std::move(pol)}});
     }
-    hotels.push_back({{"id", h.hotel_id}, {"name", h.hotel_name}, {"min", h.cheapest_net_minor},
+    hotels.push_back({{"id", h.hotel_id},
+                      {"name", h.hotel_name},
+                      {"min", h.cheapest_net_minor},
                       {"rates", std::move(rates)}});
   }
   json sups = json::array();
   for (const auto& s : r.suppliers)
-    sups.push_back({{"code", s.code}, {"status", s.status}, {"lat", s.latency_us},
-                    {"rates", s.rates}, {"msg", s.message}});
-  json doc{{"v", cache_format_version}, {"hotels", std::move(hotels)}, {"suppliers", std::move(sups)}};
+    sups.push_back({{"code", s.code},
+                    {"status", s.status},
+                    {"lat", s.latency_us},
+                    {"rates", s.rates},
+                    {"msg", s.message}});
+  json doc{
+      {"v", cache_format_version}, {"hotels", std::move(hotels)}, {"suppliers", std::move(sups)}};
   return doc.dump();
 }
 

@@ -8,28 +8,50 @@ namespace bedbank {
 
 const char* to_string(ec x) {
   switch (x) {
-    case ec::none: return "none";
-    case ec::invalid_request: return "invalid_request";
-    case ec::unauthorized: return "unauthorized";
-    case ec::not_found: return "not_found";
-    case ec::rate_limited: return "rate_limited";
-    case ec::conflict: return "conflict";
-    case ec::price_changed: return "price_changed";
-    case ec::sold_out: return "sold_out";
-    case ec::insufficient_credit: return "insufficient_credit";
-    case ec::supplier_unavailable: return "supplier_unavailable";
-    case ec::supplier_error: return "supplier_error";
-    case ec::supplier_timeout: return "supplier_timeout";
-    case ec::circuit_open: return "circuit_open";
-    case ec::bulkhead_full: return "bulkhead_full";
-    case ec::unsupported: return "unsupported";
-    case ec::storage_unavailable: return "storage_unavailable";
-    case ec::overloaded: return "overloaded";
-    case ec::internal: return "internal";
-    case ec::payload_too_large: return "payload_too_large";
-    case ec::unsupported_media_type: return "unsupported_media_type";
-    case ec::method_not_allowed: return "method_not_allowed";
-    case ec::headers_too_large: return "headers_too_large";
+  case ec::none:
+    return "none";
+  case ec::invalid_request:
+    return "invalid_request";
+  case ec::unauthorized:
+    return "unauthorized";
+  case ec::not_found:
+    return "not_found";
+  case ec::rate_limited:
+    return "rate_limited";
+  case ec::conflict:
+    return "conflict";
+  case ec::price_changed:
+    return "price_changed";
+  case ec::sold_out:
+    return "sold_out";
+  case ec::insufficient_credit:
+    return "insufficient_credit";
+  case ec::supplier_unavailable:
+    return "supplier_unavailable";
+  case ec::supplier_error:
+    return "supplier_error";
+  case ec::supplier_timeout:
+    return "supplier_timeout";
+  case ec::circuit_open:
+    return "circuit_open";
+  case ec::bulkhead_full:
+    return "bulkhead_full";
+  case ec::unsupported:
+    return "unsupported";
+  case ec::storage_unavailable:
+    return "storage_unavailable";
+  case ec::overloaded:
+    return "overloaded";
+  case ec::internal:
+    return "internal";
+  case ec::payload_too_large:
+    return "payload_too_large";
+  case ec::unsupported_media_type:
+    return "unsupported_media_type";
+  case ec::method_not_allowed:
+    return "method_not_allowed";
+  case ec::headers_too_large:
+    return "headers_too_large";
   }
   return "internal";
 }

@@ -14,27 +14,27 @@ namespace bedbank {
 /// Every failure a bedbank actor reports.
 enum class ec : uint8_t {
   none = 0,
-  invalid_request,      ///< bad input; the context names the field
-  unauthorized,         ///< missing or unknown credentials
-  not_found,            ///< no such resource (or not the caller's)
-  rate_limited,         ///< per-agent limit reached
-  conflict,             ///< state does not allow the operation
-  price_changed,        ///< the supplier's price moved past the tolerance
-  sold_out,             ///< the supplier has no more of it
-  insufficient_credit,  ///< the agent's credit line cannot cover it
-  supplier_unavailable, ///< no supplier could answer
-  supplier_error,       ///< the supplier answered with an error
-  supplier_timeout,     ///< the supplier did not answer by the deadline
-  circuit_open,         ///< the breaker fails the call fast
-  bulkhead_full,        ///< too many calls in flight to that supplier
-  unsupported,          ///< the operation is declared but not offered here
-  storage_unavailable,  ///< PostgreSQL / Redis / ClickHouse down or failing
-  overloaded,           ///< a bounded queue is full
-  internal,             ///< a bug: never bad input
-  payload_too_large,    ///< request body over the configured limit
+  invalid_request,        ///< bad input; the context names the field
+  unauthorized,           ///< missing or unknown credentials
+  not_found,              ///< no such resource (or not the caller's)
+  rate_limited,           ///< per-agent limit reached
+  conflict,               ///< state does not allow the operation
+  price_changed,          ///< the supplier's price moved past the tolerance
+  sold_out,               ///< the supplier has no more of it
+  insufficient_credit,    ///< the agent's credit line cannot cover it
+  supplier_unavailable,   ///< no supplier could answer
+  supplier_error,         ///< the supplier answered with an error
+  supplier_timeout,       ///< the supplier did not answer by the deadline
+  circuit_open,           ///< the breaker fails the call fast
+  bulkhead_full,          ///< too many calls in flight to that supplier
+  unsupported,            ///< the operation is declared but not offered here
+  storage_unavailable,    ///< PostgreSQL / Redis / ClickHouse down or failing
+  overloaded,             ///< a bounded queue is full
+  internal,               ///< a bug: never bad input
+  payload_too_large,      ///< request body over the configured limit
   unsupported_media_type, ///< a POST body that is not application/json
-  method_not_allowed,   ///< the path exists, the method does not
-  headers_too_large,    ///< request line or headers over the configured limit
+  method_not_allowed,     ///< the path exists, the method does not
+  headers_too_large,      ///< request line or headers over the configured limit
 };
 
 /// The snake_case code of the API's error body.

@@ -19,8 +19,7 @@ typename Inspector::result_type inspect(Inspector& f, room_occupancy& x) {
   return f(caf::meta::type_name("room_occupancy"), x.adults, x.children_ages);
 }
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, search_query& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, search_query& x) {
   return f(caf::meta::type_name("search_query"), x.city, x.hotel_ids, x.check_in, x.check_out,
            x.rooms, x.currency, x.max_results);
 }
@@ -42,8 +41,7 @@ struct trace_context {
   std::string agent_id;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, trace_context& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trace_context& x) {
   return f(caf::meta::type_name("trace_context"), x.trace_id, x.parent_span_id, x.agent_id);
 }
 
@@ -56,18 +54,17 @@ struct span_record {
   std::string service;        ///< api_gateway, query_engine, supplier_adapter, ...
   std::string related_type;   ///< order, supplier, agent, hotel (or empty)
   std::string related_id;
-  std::string request_data;   ///< JSON text, or empty for NULL
-  std::string response_data;  ///< JSON text, or empty for NULL
-  int64_t started_us = 0;     ///< start, microseconds since the epoch
+  std::string request_data;  ///< JSON text, or empty for NULL
+  std::string response_data; ///< JSON text, or empty for NULL
+  int64_t started_us = 0;    ///< start, microseconds since the epoch
   int64_t duration_us = 0;
-  std::string status;         ///< success | error | timeout
+  std::string status; ///< success | error | timeout
   std::string error_detail;
-  std::string agent_id;       ///< owner, for agent-scoped reads
-  std::string node;           ///< node id that recorded it
+  std::string agent_id; ///< owner, for agent-scoped reads
+  std::string node;     ///< node id that recorded it
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, span_record& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, span_record& x) {
   return f(caf::meta::type_name("span_record"), x.trace_id, x.span_id, x.parent_span_id,
            x.event_type, x.service, x.related_type, x.related_id, x.request_data, x.response_data,
            x.started_us, x.duration_us, x.status, x.error_detail, x.agent_id, x.node);
@@ -90,8 +87,7 @@ struct hotels_reply {
   std::vector<std::string> hotel_codes;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, hotels_reply& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, hotels_reply& x) {
   return f(caf::meta::type_name("hotels_reply"), x.hotel_codes);
 }
 
@@ -104,8 +100,7 @@ struct rates_request {
   trace_context trace;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rates_request& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, rates_request& x) {
   return f(caf::meta::type_name("rates_request"), x.hotel_codes, x.check_in, x.check_out, x.rooms,
            x.trace);
 }
@@ -124,8 +119,7 @@ struct supplier_rate {
   std::vector<domain::cancellation_policy> policies;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, supplier_rate& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, supplier_rate& x) {
   return f(caf::meta::type_name("supplier_rate"), x.supplier, x.hotel_code, x.room_code,
            x.room_name, x.board, x.net_minor, x.currency, x.refundable, x.bookable, x.policies);
 }
@@ -134,8 +128,7 @@ struct rates_reply {
   std::vector<supplier_rate> rates;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, rates_reply& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, rates_reply& x) {
   return f(caf::meta::type_name("rates_reply"), x.rates);
 }
 
@@ -200,8 +193,7 @@ struct avail_request {
   trace_context trace;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, avail_request& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, avail_request& x) {
   return f(caf::meta::type_name("avail_request"), x.hotel_code, x.room_code, x.board, x.check_in,
            x.check_out, x.rooms, x.trace);
 }
@@ -212,8 +204,7 @@ struct avail_reply {
   std::string currency;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, avail_reply& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, avail_reply& x) {
   return f(caf::meta::type_name("avail_reply"), x.available, x.net_minor, x.currency);
 }
 
@@ -222,8 +213,8 @@ struct supplier_stats {
   std::string code;
   std::string name;
   bool enabled = true;
-  std::string circuit;   ///< closed | open | half_open
-  std::string mode;      ///< auto | forced_open | forced_closed
+  std::string circuit; ///< closed | open | half_open
+  std::string mode;    ///< auto | forced_open | forced_closed
   int32_t consecutive_failures = 0;
   int64_t reset_timeout_ms = 0;
   uint64_t calls = 0;
@@ -281,13 +272,13 @@ struct merged_hotel {
   std::vector<supplier_rate> rates;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, merged_hotel& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, merged_hotel& x) {
   return f(caf::meta::type_name("merged_hotel"), x.hotel_id, x.hotel_name, x.cheapest_net_minor,
            x.rates);
 }
 
-/// The query engine's answer: merged net results (markup is the gateway's) and per-supplier outcomes.
+/// The query engine's answer: merged net results (markup is the gateway's) and per-supplier
+/// outcomes.
 struct search_result {
   std::string search_id;
   bool cache_hit = false;
@@ -295,8 +286,7 @@ struct search_result {
   std::vector<supplier_outcome> suppliers;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, search_result& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, search_result& x) {
   return f(caf::meta::type_name("search_result"), x.search_id, x.cache_hit, x.hotels, x.suppliers);
 }
 
@@ -312,8 +302,7 @@ struct journal_stats {
   uint64_t buffered = 0; ///< now in memory, not yet written
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, journal_stats& x) {
   return f(caf::meta::type_name("journal_stats"), x.accepted, x.written, x.dropped, x.batches,
            x.failed_batches, x.buffered);
 }
@@ -324,8 +313,7 @@ struct cache_value {
   std::string data;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, cache_value& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, cache_value& x) {
   return f(caf::meta::type_name("cache_value"), x.found, x.data);
 }
 
@@ -335,8 +323,7 @@ struct trace_query {
   std::string agent_id;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, trace_query& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trace_query& x) {
   return f(caf::meta::type_name("trace_query"), x.trace_id, x.agent_id);
 }
 
@@ -358,31 +345,31 @@ typename Inspector::result_type inspect(Inspector& f, dependency_health& x) {
 // -- type IDs -----------------------------------------------------------------------
 
 CAF_BEGIN_TYPE_ID_BLOCK(bedbank, caf::first_custom_type_id)
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::domain::room_occupancy))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::domain::search_query))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::domain::cancellation_policy))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_context))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::span_record))
-  CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::span_record>))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::hotels_request))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::hotels_reply))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::rates_request))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::supplier_rate))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::rates_reply))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::booking_request))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::booking_detail))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::cancel_request))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::avail_request))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::avail_reply))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::supplier_stats))
-  CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::supplier_stats>))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::search_request))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::supplier_outcome))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::merged_hotel))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::search_result))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::journal_stats))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::cache_value))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_query))
-  CAF_ADD_TYPE_ID(bedbank, (bedbank::dependency_health))
-  CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::dependency_health>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::domain::room_occupancy))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::domain::search_query))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::domain::cancellation_policy))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_context))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::span_record))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::span_record>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::hotels_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::hotels_reply))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::rates_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::supplier_rate))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::rates_reply))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::booking_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::booking_detail))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::cancel_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::avail_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::avail_reply))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::supplier_stats))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::supplier_stats>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::search_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::supplier_outcome))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::merged_hotel))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::search_result))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::journal_stats))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::cache_value))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_query))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::dependency_health))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::dependency_health>))
 CAF_END_TYPE_ID_BLOCK(bedbank)

@@ -11,7 +11,8 @@ namespace bedbank {
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::bedbank>();
   cfg.add_error_category(ec_category, [](uint8_t code, caf::atom_value, const caf::message& msg) {
-    std::string ctx = msg.match_elements<std::string>() ? msg.get_as<std::string>(0) : std::string{};
+    std::string ctx =
+        msg.match_elements<std::string>() ? msg.get_as<std::string>(0) : std::string{};
     std::string out = "bedbank: ";
     out += to_string(static_cast<ec>(code));
     if (!ctx.empty()) {

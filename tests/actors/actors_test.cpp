@@ -31,38 +31,45 @@ struct script {
 supplier_actor::behavior_type scripted_adapter(supplier_actor::pointer self,
                                                std::shared_ptr<script> sc, std::string code) {
   return {
-    [=](search_hotels_atom, const hotels_request&) { return hotels_reply{}; },
-    [=](search_rates_atom, const rates_request& req) -> caf::result<rates_reply> {
-      ++sc->calls;
-      std::string what = "ok";
-      if (!sc->outcomes.empty()) {
-        what = sc->outcomes.front();
-        sc->outcomes.pop_front();
-      }
-      if (what == "error")
-        return make_error(ec::supplier_error, "HTTP 500 from " + code);
-      if (what == "silent")
-        return self->make_response_promise<rates_reply>(); // never delivered
-      rates_reply r;
-      for (const auto& h : req.hotel_codes)
-        r.rates.push_back(supplier_rate{code, h, "STD", "Standard Room", "RO",
-                                        10000 + static_cast<int64_t>(h.size()) * 100, "CNY",
-                                        true, true, {}});
-      return r;
-    },
-    [=](create_booking_atom, const booking_request&) -> caf::result<booking_detail> {
-      return make_error(ec::unsupported, "");
-    },
-    [=](cancel_booking_atom, const cancel_request&) -> caf::result<booking_detail> {
-      return make_error(ec::unsupported, "");
-    },
-    [=](get_booking_atom, const std::string&) -> caf::result<booking_detail> {
-      return make_error(ec::unsupported, "");
-    },
-    [=](check_avail_atom, const avail_request&) -> caf::result<avail_reply> {
-      return make_error(ec::unsupported, "");
-    },
-    [=](health_atom) { return true; },
+      [=](search_hotels_atom, const hotels_request&) { return hotels_reply{}; },
+      [=](search_rates_atom, const rates_request& req) -> caf::result<rates_reply> {
+        ++sc->calls;
+        std::string what = "ok";
+        if (!sc->outcomes.empty()) {
+          what = sc->outcomes.front();
+          sc->outcomes.pop_front();
+        }
+        if (what == "error")
+          return make_error(ec::supplier_error, "HTTP 500 from " + code);
+        if (what == "silent")
+          return self->make_response_promise<rates_reply>(); // never delivered
+        rates_reply r;
+        for (const auto& h : req.hotel_codes)
+          r.rates.push_back(supplier_rate{code,
+                                          h,
+                                          "STD",
+                                          "Standard Room",
+                                          "RO",
+                                          10000 + static_cast<int64_t>(h.size()) * 100,
+                                          "CNY",
+                                          true,
+                                          true,
+                                          {}});
+        return r;
+      },
+      [=](create_booking_atom, const booking_request&) -> caf::result<booking_detail> {
+        return make_error(ec::unsupported, "");
+      },
+      [=](cancel_booking_atom, const cancel_request&) -> caf::result<booking_detail> {
+        return make_error(ec::unsupported, "");
+      },
+      [=](get_booking_atom, const std::string&) -> caf::result<booking_detail> {
+        return make_error(ec::unsupported, "");
+      },
+      [=](check_avail_atom, const avail_request&) -> caf::result<avail_reply> {
+        return make_error(ec::unsupported, "");
+      },
+      [=](health_atom) { return true; },
   };
 }
 
@@ -92,7 +99,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     cfg->pricing.supplier_timeout = 3000ms;
     env->cfg = cfg;
     env->catalog = std::make_shared<const domain::catalog>(
-      domain::demo_hotels(), std::vector<std::string>{"alpha", "beta", "gamma"});
+        domain::demo_hotels(), std::vector<std::string>{"alpha", "beta", "gamma"});
     env->actors = std::make_shared<directory>();
     env->cache = std::make_shared<local_cache>(100, 60000ms);
     env->node_id = "test-node";
@@ -104,8 +111,7 @@ struct fixture : test_coordinator_fixture<test_config> {
     run();
   }
 
-  template <class Handle>
-  Handle keep(Handle h) {
+  template <class Handle> Handle keep(Handle h) {
     spawned.push_back(caf::actor_cast<caf::actor>(h));
     return h;
   }
@@ -126,8 +132,8 @@ struct fixture : test_coordinator_fixture<test_config> {
     supplier_stats out;
     auto h = self->request(conn, caf::infinite, stats_atom::value);
     run_messages_only();
-    h.receive(
-      [&](supplier_stats& s) { out = std::move(s); }, [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+    h.receive([&](supplier_stats& s) { out = std::move(s); },
+              [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
     return out;
   }
 
@@ -168,7 +174,7 @@ CAF_TEST(breaker opens after max failures and fails fast) {
   CAF_CHECK_EQUAL(s.errors, 2u);
 }
 
-CAF_TEST(breaker half-opens after reset timeout and closes on a good probe) {
+CAF_TEST(breaker half - opens after reset timeout and closes on a good probe) {
   auto sc = std::make_shared<script>();
   sc->outcomes = {"error", "error", "ok"};
   auto conn = conn_with_script("alpha", sc);
@@ -220,21 +226,18 @@ CAF_TEST(operators can force and release the breaker) {
   auto conn = conn_with_script("alpha", sc);
   auto forced = self->request(conn, caf::infinite, circuit_atom::value, std::string{"open"});
   run_messages_only();
-  forced.receive(
-    [&](supplier_stats& s) { CAF_CHECK_EQUAL(s.mode, "forced_open"); },
-    [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+  forced.receive([&](supplier_stats& s) { CAF_CHECK_EQUAL(s.mode, "forced_open"); },
+                 [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
   CAF_CHECK_EQUAL(call(conn, "H1"), ec::circuit_open);
   auto released = self->request(conn, caf::infinite, circuit_atom::value, std::string{"auto"});
   run_messages_only();
-  released.receive(
-    [&](supplier_stats& s) { CAF_CHECK_EQUAL(s.circuit, "closed"); },
-    [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
+  released.receive([&](supplier_stats& s) { CAF_CHECK_EQUAL(s.circuit, "closed"); },
+                   [&](caf::error& e) { CAF_FAIL(sys.render(e)); });
   CAF_CHECK_EQUAL(call(conn, "H1"), ec::none);
   auto bad = self->request(conn, caf::infinite, circuit_atom::value, std::string{"sideways"});
   run_messages_only();
-  bad.receive(
-    [&](supplier_stats&) { CAF_FAIL("accepted a bad state"); },
-    [&](caf::error& e) { CAF_CHECK_EQUAL(code_of(e), ec::invalid_request); });
+  bad.receive([&](supplier_stats&) { CAF_FAIL("accepted a bad state"); },
+              [&](caf::error& e) { CAF_CHECK_EQUAL(code_of(e), ec::invalid_request); });
 }
 
 CAF_TEST(the bulkhead queues calls beyond max_concurrent) {
@@ -242,7 +245,8 @@ CAF_TEST(the bulkhead queues calls beyond max_concurrent) {
   sc->outcomes = {"silent", "silent", "silent", "silent", "ok"};
   auto conn = conn_with_script("alpha", sc);
   std::vector<decltype(self->request(conn, caf::infinite, search_rates_atom::value,
-                                     one_hotel("H")))> handles;
+                                     one_hotel("H")))>
+      handles;
   for (int i = 0; i < 5; ++i)
     handles.push_back(self->request(conn, caf::infinite, search_rates_atom::value, one_hotel("H")));
   run_messages_only();

@@ -68,7 +68,7 @@ CAF_TEST(canonical keys ignore room order and duplicate ids) {
   CAF_CHECK_NOT_EQUAL(canonical_key(a), canonical_key(b));
 }
 
-CAF_TEST(breaker opens after max failures and half-opens on its timer) {
+CAF_TEST(breaker opens after max failures and half - opens on its timer) {
   circuit_breaker br{{3, std::chrono::milliseconds{1000}, std::chrono::milliseconds{3000}}};
   CAF_CHECK(br.admit() == breaker_admit::allow);
   CAF_CHECK(!br.on_failure(false));
