@@ -148,8 +148,8 @@ void complete_fan_out(search_pointer self) {
   if (complete && pricing.cache_enabled) {
     // Only complete answers are cached: a failed supplier must not stay
     // missing from results for the whole TTL.
-    auto shared = std::make_shared<const search_result>(result);
-    st.env->cache->put(st.cache_key, shared);
+    result.cache_token = domain::random_token();
+    st.env->cache->put(st.cache_key, std::make_shared<const search_result>(result));
     if (auto cache = st.env->actors->cache())
       self->send(cache, put_atom::value, redis_key(st.cache_key), encode_cached_result(result),
                  static_cast<int64_t>(pricing.cache_ttl.count()));
@@ -265,6 +265,7 @@ search_actor::behavior_type search(search_pointer self, std::shared_ptr<const no
                   auto& st = self->state;
                   if (v.found) {
                     if (auto decoded = decode_cached_result(v.data)) {
+                      decoded->cache_token = domain::random_token();
                       st.env->cache->put(st.cache_key,
                                          std::make_shared<const search_result>(*decoded));
                       answer_from_cache(self, *decoded, "redis", lookup_started);

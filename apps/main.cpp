@@ -229,6 +229,7 @@ int run_serve(const options& o) {
   ctx.cfg = cfg;
   ctx.catalog = env->catalog;
   ctx.actors = env->actors;
+  ctx.cache = env->cache;
   ctx.node_id = cfg->server.node_id;
   ctx.roles = o.role;
   ctx.started_us = domain::now_us();

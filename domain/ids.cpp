@@ -47,6 +47,10 @@ std::string new_span_id() {
   return s;
 }
 
+uint64_t random_token() {
+  return nonzero();
+}
+
 bool is_hex_id(std::string_view s, size_t n) {
   if (s.size() != n)
     return false;

@@ -9,6 +9,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/directory.hpp"
+#include "actors/local_cache.hpp"
 #include "config/config.hpp"
 #include "domain/catalog.hpp"
 
@@ -20,6 +21,8 @@ struct node_context {
   std::shared_ptr<const config::bedbank_config> cfg;
   std::shared_ptr<const domain::catalog> catalog;
   std::shared_ptr<const directory> actors;
+  /// The node's in-process price cache; searches it answers skip the actor hop (may be null).
+  std::shared_ptr<local_cache> cache;
   std::string node_id;
   std::string roles = "all";
   int64_t started_us = 0; ///< when the node started (microseconds since epoch)

@@ -100,6 +100,13 @@ exchange::~exchange() {
   owner->pending_.fetch_sub(1);
 }
 
+void answer_text(exchange& x, unsigned status, std::string body) {
+  http_response res;
+  res.status = status;
+  res.body = std::move(body);
+  x.owner->finish(x, std::move(res));
+}
+
 void answer(exchange& x, unsigned status, const json& body) {
   http_response res;
   res.status = status;
@@ -196,7 +203,9 @@ bool constant_time_equal(std::string_view a, std::string_view b) {
 
 router::router(node_context ctx, std::shared_ptr<metrics> stats, ping_fn clickhouse_ping)
     : ctx_(std::move(ctx)), metrics_(std::move(stats)),
-      clickhouse_ping_(std::move(clickhouse_ping)) {
+      clickhouse_ping_(std::move(clickhouse_ping)),
+      renders_(static_cast<size_t>(ctx_.cfg->pricing.local_cache_entries),
+               ctx_.cfg->pricing.local_cache_ttl) {
   if (!metrics_)
     metrics_ = std::make_shared<metrics>();
   const auto& cfg = *ctx_.cfg;
@@ -321,21 +330,82 @@ void router::search(const std::shared_ptr<exchange>& x) {
     return;
   }
   auto q = std::get<domain::search_query>(std::move(decoded));
+  if (cfg.pricing.cache_enabled && ctx_.cache) {
+    // The node's local cache is checked here, on the I/O thread: a hit needs no
+    // actor at all (docs/adr/0006-edge-cache-hits.md).
+    if (auto hit = ctx_.cache->get(domain::canonical_key(q))) {
+      serve_cached(x, q, *hit);
+      return;
+    }
+  }
   auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
   if (!engine) {
     fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
     return;
   }
   auto markup = x->agent->markup_bps;
-  auto cfgp = ctx_.cfg;
   search_request sreq{q, trace_context{x->trace_id, x->span_id, x->agent->id}};
   ask(
       *ctx_.sys, engine, cfg.pricing.supplier_timeout + search_grace,
-      [x, q, markup, cfgp](search_result& r) {
-        answer(*x, 200, agent_json::encode_search(r, q, markup, x->trace_id, cfgp->pricing));
+      [x, q, markup](search_result& r) {
+        answer_text(*x, 200,
+                    x->owner->render_search(r, r.search_id, r.cache_hit, q, markup, x->trace_id));
       },
       [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, search_atom::value,
       std::move(sreq));
+}
+
+std::string router::render_search(const search_result& r, const std::string& search_id,
+                                  bool cache_hit, const domain::search_query& q,
+                                  int32_t markup_bps, const std::string& trace_id) {
+  const auto& pricing = ctx_.cfg->pricing;
+  if (r.cache_token == 0)
+    return agent_json::assemble_search(
+        search_id, trace_id, cache_hit,
+        agent_json::encode_search_fragment(r, q, markup_bps, pricing));
+  auto key = std::to_string(r.cache_token) + '|' + std::to_string(markup_bps) + '|' + q.currency +
+             '|' + std::to_string(q.max_results);
+  auto fragment = renders_.get(key);
+  if (!fragment) {
+    fragment = std::make_shared<const std::string>(
+        agent_json::encode_search_fragment(r, q, markup_bps, pricing));
+    renders_.put(key, fragment);
+  }
+  return agent_json::assemble_search(search_id, trace_id, cache_hit, *fragment);
+}
+
+void router::serve_cached(const std::shared_ptr<exchange>& x, const domain::search_query& q,
+                          const search_result& hit) {
+  auto started = domain::now_us();
+  auto search_span = domain::new_span_id();
+  auto body = render_search(hit, search_span, true, q, x->agent->markup_bps, x->trace_id);
+  if (auto journal = ctx_.actors ? ctx_.actors->journal() : journal_actor{}) {
+    auto now = domain::now_us();
+    span_record s;
+    s.trace_id = x->trace_id;
+    s.span_id = search_span;
+    s.parent_span_id = x->span_id;
+    s.event_type = "search";
+    s.service = "api_gateway";
+    s.request_data = json{{"check_in", domain::format_date(q.check_in)},
+                          {"check_out", domain::format_date(q.check_out)},
+                          {"rooms", q.rooms.size()}}
+                         .dump();
+    s.response_data = json{{"cache", "hit"}, {"source", "local"}, {"hotels", hit.hotels.size()}}.dump();
+    s.started_us = started;
+    s.duration_us = now - started;
+    s.status = "success";
+    s.agent_id = x->agent->id;
+    s.node = ctx_.node_id;
+    span_record c = s;
+    c.span_id = domain::new_span_id();
+    c.parent_span_id = search_span;
+    c.event_type = "cache_hit";
+    c.request_data = json{{"layer", "local"}}.dump();
+    c.response_data = json{{"hotels", hit.hotels.size()}}.dump();
+    caf::anon_send(journal, span_atom::value, std::vector<span_record>{std::move(s), std::move(c)});
+  }
+  answer_text(*x, 200, std::move(body));
 }
 
 void router::hotels(const std::shared_ptr<exchange>& x) {

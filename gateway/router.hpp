@@ -74,6 +74,11 @@ private:
   void trace(const std::shared_ptr<exchange>& x, const std::string& trace_id,
              const std::string& agent_id);
   void record_span(const exchange& x, const http_response& res, int64_t now_us);
+  void serve_cached(const std::shared_ptr<exchange>& x, const domain::search_query& q,
+                    const search_result& hit);
+  std::string render_search(const search_result& r, const std::string& search_id, bool cache_hit,
+                            const domain::search_query& q, int32_t markup_bps,
+                            const std::string& trace_id);
 
   // admin_routes.cpp
   void route_admin(const std::shared_ptr<exchange>& x);
@@ -87,6 +92,8 @@ private:
   std::shared_ptr<metrics> metrics_;
   ping_fn clickhouse_ping_;
   rate_limiter limiter_;
+  /// Rendered answer fragments of cached results: (token, markup, currency, max) → JSON text.
+  ttl_cache<std::shared_ptr<const std::string>> renders_;
   std::vector<agent_entry> agents_;
   std::unordered_multimap<uint64_t, size_t> key_index_; ///< hash of api key → agents_ index
   std::atomic<int64_t> pending_{0};

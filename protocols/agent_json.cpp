@@ -224,9 +224,11 @@ std::optional<int64_t> convert_amount(int64_t minor, const std::string& from, co
   return domain::convert_minor(minor, *from_exp, *to_exp, rate);
 }
 
-json encode_search(const search_result& result, const domain::search_query& query,
-                   int32_t markup_bps, const std::string& trace_id,
-                   const config::pricing_config& pricing) {
+namespace {
+
+/// `{"results": [...], "suppliers": [...]}` of a search answer.
+json encode_search_parts(const search_result& result, const domain::search_query& query,
+                         int32_t markup_bps, const config::pricing_config& pricing) {
   const std::string& currency = query.currency;
   struct priced_hotel {
     int64_t cheapest = 0;
@@ -297,11 +299,42 @@ json encode_search(const search_result& result, const domain::search_query& quer
                          {"latency_ms", (s.latency_us + us_per_ms / 2) / us_per_ms},
                          {"rates", s.rates},
                          {"message", s.message}});
-  return json{{"search_id", result.search_id},
-              {"trace_id", trace_id},
-              {"cache", result.cache_hit ? "hit" : "miss"},
-              {"results", std::move(results)},
-              {"suppliers", std::move(suppliers)}};
+  return json{{"results", std::move(results)}, {"suppliers", std::move(suppliers)}};
+}
+
+} // namespace
+
+json encode_search(const search_result& result, const domain::search_query& query,
+                   int32_t markup_bps, const std::string& trace_id,
+                   const config::pricing_config& pricing) {
+  auto body = encode_search_parts(result, query, markup_bps, pricing);
+  body["search_id"] = result.search_id;
+  body["trace_id"] = trace_id;
+  body["cache"] = result.cache_hit ? "hit" : "miss";
+  return body;
+}
+
+std::string encode_search_fragment(const search_result& result, const domain::search_query& query,
+                                   int32_t markup_bps, const config::pricing_config& pricing) {
+  auto text = encode_search_parts(result, query, markup_bps, pricing).dump();
+  return text.substr(1, text.size() - 2); // without the object's braces
+}
+
+std::string assemble_search(const std::string& search_id, const std::string& trace_id,
+                            bool cache_hit, std::string_view fragment) {
+  std::string out;
+  out.reserve(fragment.size() + search_id.size() + trace_id.size() + 64);
+  // Ids are hex, so they need no escaping.
+  out += R"({"search_id":")";
+  out += search_id;
+  out += R"(","trace_id":")";
+  out += trace_id;
+  out += R"(","cache":")";
+  out += cache_hit ? "hit" : "miss";
+  out += R"(",)";
+  out += fragment;
+  out += '}';
+  return out;
 }
 
 json encode_search(const search_result& result, int32_t markup_bps, const std::string& currency,

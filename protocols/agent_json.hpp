@@ -59,6 +59,17 @@ nlohmann::json encode_search(const search_result& result, int32_t markup_bps,
                              const std::string& currency, int max_results,
                              const std::string& trace_id, const config::pricing_config& pricing);
 
+/// The part of a search answer that does not change between requests for the
+/// same cached result, markup, currency and max_results: the text
+/// `"results":[...],"suppliers":[...]` without braces. Rendered once per cached
+/// result by the gateway and reused.
+std::string encode_search_fragment(const search_result& result, const domain::search_query& query,
+                                   int32_t markup_bps, const config::pricing_config& pricing);
+
+/// A complete search answer from a fragment; `search_id` and `trace_id` must be hex ids.
+std::string assemble_search(const std::string& search_id, const std::string& trace_id,
+                            bool cache_hit, std::string_view fragment);
+
 // -- rate keys -----------------------------------------------------------------
 
 /// What a rate key carries: enough to re-check and book the rate later.

@@ -284,10 +284,14 @@ struct search_result {
   bool cache_hit = false;
   std::vector<merged_hotel> hotels; ///< sorted by cheapest net price
   std::vector<supplier_outcome> suppliers;
+  /// Identity of the cached copy this result is (0: not cached). Renderings of
+  /// a cached result may be reused for as long as the token is served.
+  uint64_t cache_token = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, search_result& x) {
-  return f(caf::meta::type_name("search_result"), x.search_id, x.cache_hit, x.hotels, x.suppliers);
+  return f(caf::meta::type_name("search_result"), x.search_id, x.cache_hit, x.hotels, x.suppliers,
+           x.cache_token);
 }
 
 // -- journal and stores ------------------------------------------------------------

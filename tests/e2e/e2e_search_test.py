@@ -194,8 +194,10 @@ def run_checks():
     check(st == 200 and h.get("x-trace-id") != incoming, "an invalid traceparent is ignored")
 
     # -- traces ----------------------------------------------------------------
+    # Spans arrive in batches: wait until the gateway's own span is in too.
     doc = wait_for_trace(trace_id, KEY_A,
-                         lambda d: len([s for s in all_spans(d) if s["event_type"] == "supplier_query"]) >= 3)
+                         lambda d: len([s for s in all_spans(d) if s["event_type"] == "supplier_query"]) >= 3
+                         and any(s["service"] == "api_gateway" for s in all_spans(d)))
     spans = all_spans(doc)
     kinds = [s["event_type"] for s in spans]
     check(kinds.count("supplier_query") == 3, f"three supplier_query spans ({kinds})")
@@ -204,7 +206,12 @@ def run_checks():
     check(all(s["status"] == "success" for s in spans if s["event_type"] == "supplier_query"),
           "supplier spans succeeded")
     check(all(KEY_A not in json.dumps(s) for s in spans), "no API key in spans")
-    hit_doc = wait_for_trace(hit_trace, KEY_A, lambda d: any(s["event_type"] == "cache_hit" for s in all_spans(d)))
+    hit_doc = wait_for_trace(hit_trace, KEY_A,
+                             lambda d: any(s["event_type"] == "cache_hit" for s in all_spans(d))
+                             and any(s["event_type"] == "http_request" for s in all_spans(d)))
+    hit_spans = all_spans(hit_doc)
+    check(len(hit_doc.get("spans", [])) == 1 and hit_doc["spans"][0]["event_type"] == "http_request",
+          "the hit's spans form one tree under the gateway span")
     check(any(s["event_type"] == "cache_hit" for s in all_spans(hit_doc)), "the hit has a cache_hit span")
     st, _, doc_b = request("GET", f"/api/traces/{trace_id}", key=KEY_B)
     check(st == 404, f"agent B cannot read agent A's trace ({st})")
