@@ -3,12 +3,12 @@
 // span writer (COPY) by size or every trace.flush_interval. When PostgreSQL
 // is slow or down the buffer fills and further spans are dropped, counted and
 // logged — the senders never wait.
-#include <iostream>
 
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
 #include "domain/dates.hpp"
+#include "log/log.hpp"
 #include "protocols/errors.hpp"
 
 namespace bedbank {
@@ -46,9 +46,8 @@ void note_drops(journal_pointer self, uint64_t n, const char* why) {
   st.drops_since_log += n;
   auto now = domain::now_us();
   if (now - st.last_drop_log_us >= drop_log_period_us) {
-    std::cerr << R"({"level":"warn","component":"journal","msg":"dropping spans","reason":")" << why
-              << R"(","dropped":)" << st.drops_since_log << R"(,"dropped_total":)"
-              << st.stats.dropped << "}\n";
+    log::warn("journal", "dropping spans",
+              {{"reason", why}, {"dropped", st.drops_since_log}, {"dropped_total", st.stats.dropped}});
     st.last_drop_log_us = now;
     st.drops_since_log = 0;
   }

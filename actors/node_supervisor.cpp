@@ -3,13 +3,13 @@
 // restarted after a doubling back-off; more than max_restarts within the
 // window escalates: the supervisor quits and the node stops.
 #include <deque>
-#include <iostream>
 #include <map>
 
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
 #include "domain/dates.hpp"
+#include "log/log.hpp"
 
 namespace bedbank {
 
@@ -31,10 +31,10 @@ struct supervisor_state {
   bool stopping = false;
 };
 
-void log_line(const std::string& level, const std::string& msg, const std::string& child,
-              const std::string& extra = {}) {
-  std::cerr << R"({"level":")" << level << R"(","component":"supervisor","msg":")" << msg
-            << R"(","child":")" << child << '"' << extra << "}\n";
+void log_line(log::level lv, const std::string& msg, const std::string& child,
+              nlohmann::json fields = nlohmann::json::object()) {
+  fields["child"] = child;
+  log::write(lv, "supervisor", msg, fields);
 }
 
 bool start_child(caf::stateful_actor<supervisor_state>* self, child_record& c) {
@@ -59,7 +59,7 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
     rec.spec = std::move(spec);
     rec.next_backoff = policy.backoff_min;
     if (!start_child(self, rec))
-      log_line("error", "child failed to start", name);
+      log_line(log::level::error, "child failed to start", name);
   }
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
@@ -76,8 +76,8 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       while (!rec.restarts_us.empty() && now - rec.restarts_us.front() > window_us)
         rec.restarts_us.pop_front();
       if (static_cast<int>(rec.restarts_us.size()) >= st.policy.max_restarts) {
-        log_line("error", "restart intensity exceeded, escalating", name,
-                 R"(,"reason":")" + self->system().render(msg.reason) + '"');
+        log_line(log::level::error, "restart intensity exceeded, escalating", name,
+                 {{"reason", self->system().render(msg.reason)}});
         st.stopping = true;
         self->quit(msg.reason);
         return;
@@ -87,9 +87,8 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       rec.restarts_us.push_back(now);
       auto delay = rec.next_backoff;
       rec.next_backoff = std::min(rec.next_backoff * 2, st.policy.backoff_max);
-      log_line("warn", "child exited, restarting", name,
-               R"(,"reason":")" + self->system().render(msg.reason) + R"(","delay_ms":)" +
-                   std::to_string(delay.count()));
+      log_line(log::level::warn, "child exited, restarting", name,
+               {{"reason", self->system().render(msg.reason)}, {"delay_ms", delay.count()}});
       self->delayed_send(self, delay, restart_atom::value, name);
       return;
     }
@@ -105,7 +104,7 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
           return;
         ++i->second.total_restarts;
         if (!start_child(self, i->second))
-          log_line("error", "child failed to restart", name);
+          log_line(log::level::error, "child failed to restart", name);
       },
       [=](get_atom) {
         std::map<std::string, uint64_t> out;

@@ -15,6 +15,7 @@
 #include "config/config.hpp"
 #include "domain/dates.hpp"
 #include "gateway/server.hpp"
+#include "log/log.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/span_store.hpp"
 #include "protocols/registry.hpp"
@@ -114,12 +115,6 @@ bedbank::config::bedbank_config load(const options& o) {
   return cfg;
 }
 
-void log_info(const std::string& msg, const std::string& extra = {}) {
-  std::cerr << R"({"level":"info","component":"main","time":")"
-            << bedbank::domain::format_instant_us(bedbank::domain::now_us()) << R"(","msg":")"
-            << msg << '"' << extra << "}\n";
-}
-
 int run_migrate(const options& o) {
   auto cfg = load(o);
   auto res = bedbank::persistence::migrate(cfg.database.conninfo());
@@ -167,6 +162,10 @@ int run_trace(const options& o) {
 int run_serve(const options& o) {
   using namespace bedbank;
   auto cfg = std::make_shared<const config::bedbank_config>(load(o));
+  if (!log::init(cfg->log)) {
+    std::cerr << "config: log.output: cannot open '" << cfg->log.output << "' for appending\n";
+    return exit_usage;
+  }
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -241,10 +240,11 @@ int run_serve(const options& o) {
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     return 1;
   }
-  log_info("bedbank started",
-           R"(,"node":")" + cfg->server.node_id + R"(","agent_api":")" + cfg->server.host + ":" +
-               std::to_string(http.agent_port()) + R"(","admin_api":")" + cfg->server.admin_host +
-               ":" + std::to_string(http.admin_port()) + R"(","pid":)" + std::to_string(getpid()));
+  log::info("main", "bedbank started",
+            {{"node", cfg->server.node_id},
+             {"agent_api", cfg->server.host + ":" + std::to_string(http.agent_port())},
+             {"admin_api", cfg->server.admin_host + ":" + std::to_string(http.admin_port())},
+             {"pid", getpid()}});
 
   // Stop when a signal arrives or when the supervisor escalates.
   caf::scoped_actor self{sys};
@@ -260,8 +260,8 @@ int run_serve(const options& o) {
   }};
   int sig = 0;
   sigwait(&stop_signals, &sig);
-  log_info(escalated ? "supervisor escalated, stopping" : "signal received, stopping",
-           R"(,"signal":)" + std::to_string(sig));
+  log::info("main", escalated ? "supervisor escalated, stopping" : "signal received, stopping",
+            {{"signal", sig}});
   stopping = true;
   http.stop();
   if (auto j = env->actors->journal()) {
@@ -269,10 +269,9 @@ int run_serve(const options& o) {
     flusher->request(j, journal_flush_timeout, flush_atom::value)
         .receive(
             [](journal_stats& s) {
-              log_info("journal flushed", R"(,"written":)" + std::to_string(s.written) +
-                                              R"(,"dropped":)" + std::to_string(s.dropped));
+              log::info("main", "journal flushed", {{"written", s.written}, {"dropped", s.dropped}});
             },
-            [](caf::error&) { log_info("journal flush did not finish"); });
+            [](caf::error&) { log::warn("main", "journal flush did not finish"); });
   }
   caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
   watcher.join();
