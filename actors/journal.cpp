@@ -4,6 +4,10 @@
 // is slow or down the buffer fills and further spans are dropped, counted and
 // logged — the senders never wait.
 
+#include <algorithm>
+#include <deque>
+#include <iterator>
+
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
@@ -23,7 +27,7 @@ constexpr int64_t drop_log_period_us = 10'000'000;
 struct journal_state {
   static inline const char* name = "journal";
   std::shared_ptr<const node_env> env;
-  std::vector<span_record> buffer;
+  std::deque<span_record> buffer; ///< front is oldest; batches leave from the front
   bool in_flight = false;
   uint64_t generation = 0;
   journal_stats stats;
@@ -46,8 +50,9 @@ void note_drops(journal_pointer self, uint64_t n, const char* why) {
   st.drops_since_log += n;
   auto now = domain::now_us();
   if (now - st.last_drop_log_us >= drop_log_period_us) {
-    log::warn("journal", "dropping spans",
-              {{"reason", why}, {"dropped", st.drops_since_log}, {"dropped_total", st.stats.dropped}});
+    log::warn(
+        "journal", "dropping spans",
+        {{"reason", why}, {"dropped", st.drops_since_log}, {"dropped_total", st.stats.dropped}});
     st.last_drop_log_us = now;
     st.drops_since_log = 0;
   }
@@ -70,14 +75,12 @@ void write_batch(journal_pointer self) {
   if (!writer)
     return; // the writer is restarting; keep buffering
   auto batch_size = static_cast<size_t>(st.env->cfg->trace.batch_size);
+  auto take = std::min(batch_size, st.buffer.size());
   std::vector<span_record> batch;
-  if (st.buffer.size() <= batch_size) {
-    batch.swap(st.buffer);
-  } else {
-    batch.assign(std::make_move_iterator(st.buffer.begin()),
-                 std::make_move_iterator(st.buffer.begin() + static_cast<ptrdiff_t>(batch_size)));
-    st.buffer.erase(st.buffer.begin(), st.buffer.begin() + static_cast<ptrdiff_t>(batch_size));
-  }
+  batch.reserve(take);
+  std::move(st.buffer.begin(), st.buffer.begin() + static_cast<ptrdiff_t>(take),
+            std::back_inserter(batch));
+  st.buffer.erase(st.buffer.begin(), st.buffer.begin() + static_cast<ptrdiff_t>(take));
   auto n = batch.size();
   st.in_flight = true;
   self->request(writer, write_timeout, write_atom::value, std::move(batch))
@@ -122,7 +125,6 @@ void accept(journal_pointer self, span_record&& s) {
 
 journal_actor::behavior_type journal(journal_pointer self, std::shared_ptr<const node_env> env) {
   self->state.env = std::move(env);
-  self->state.buffer.reserve(static_cast<size_t>(self->state.env->cfg->trace.batch_size));
   self->send(self, tick_atom::value, self->state.generation);
   return {
       [=](span_atom, span_record& s) { accept(self, std::move(s)); },

@@ -1,5 +1,5 @@
-// NODE SUPERVISOR: owns the node's long-lived actors. Children are linked; an
-// exiting child arrives as an exit message, is taken out of the directory and
+// NODE SUPERVISOR: owns the node's long-lived actors. Children are monitored; an
+// exiting child arrives as a down message, is taken out of the directory and
 // restarted after a doubling back-off; more than max_restarts within the
 // window escalates: the supervisor quits and the node stops.
 #include <deque>
@@ -28,6 +28,9 @@ struct supervisor_state {
   std::shared_ptr<directory> actors;
   supervision_settings policy;
   std::map<std::string, child_record> children;
+  /// Live children, shared with the exit hook that takes them down with the supervisor.
+  std::shared_ptr<std::map<std::string, caf::actor>> live =
+      std::make_shared<std::map<std::string, caf::actor>>();
   bool stopping = false;
 };
 
@@ -42,7 +45,11 @@ bool start_child(caf::stateful_actor<supervisor_state>* self, child_record& c) {
   if (!handle)
     return false;
   c.addr = handle->address();
-  self->link_to(handle);
+  auto child = caf::actor_cast<caf::actor>(handle);
+  // Monitored, not linked: any exit (even an untrappable kill) arrives as a
+  // down message; the exit hook below takes the children down with us.
+  self->monitor(child);
+  (*self->state.live)[c.spec.name] = child;
   self->state.actors->put(c.spec.name, std::move(handle));
   return true;
 }
@@ -61,12 +68,17 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
     if (!start_child(self, rec))
       log_line(log::level::error, "child failed to start", name);
   }
-  self->set_exit_handler([=](caf::exit_msg& msg) {
+  self->attach_functor([live = st.live](const caf::error&) {
+    for (auto& [name, child] : *live)
+      caf::anon_send_exit(child, caf::exit_reason::user_shutdown);
+  });
+  self->set_down_handler([=](caf::down_msg& msg) {
     auto& st = self->state;
     for (auto& [name, rec] : st.children) {
       if (rec.addr != msg.source)
         continue;
       st.actors->erase(name);
+      st.live->erase(name);
       rec.addr = caf::actor_addr{};
       if (st.stopping)
         return;
@@ -92,9 +104,6 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       self->delayed_send(self, delay, restart_atom::value, name);
       return;
     }
-    // Not a child: our own shutdown request.
-    st.stopping = true;
-    self->quit(msg.reason);
   });
   return {
       [=](restart_atom, const std::string& name) {

@@ -226,62 +226,152 @@ std::optional<int64_t> convert_amount(int64_t minor, const std::string& from, co
 
 namespace {
 
-/// `{"results": [...], "suppliers": [...]}` of a search answer.
-json encode_search_parts(const search_result& result, const domain::search_query& query,
-                         int32_t markup_bps, const config::pricing_config& pricing) {
+// The search answer is the hot path (up to ~1 MB per answer): it is written
+// straight into a string, without building a JSON tree.
+
+/// Appends `v` as a JSON string literal.
+void put_string(std::string& out, std::string_view v) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : v) {
+    switch (c) {
+    case '"':
+      out += "\\\"";
+      break;
+    case '\\':
+      out += "\\\\";
+      break;
+    case '\n':
+      out += "\\n";
+      break;
+    case '\r':
+      out += "\\r";
+      break;
+    case '\t':
+      out += "\\t";
+      break;
+    default:
+      if (static_cast<unsigned char>(c) < 0x20) {
+        out += "\\u00";
+        out += hex[(c >> 4) & 0xF];
+        out += hex[c & 0xF];
+      } else {
+        out += c;
+      }
+    }
+  }
+  out += '"';
+}
+
+/// Appends `"key":` .
+void put_key(std::string& out, std::string_view key) {
+  out += '"';
+  out += key;
+  out += "\":";
+}
+
+/// Appends `{"amount":"…","currency":"…"}`.
+void put_money(std::string& out, int64_t minor, const std::string& currency) {
+  out += R"({"amount":")";
+  out += domain::format_amount(minor, currency);
+  out += R"(","currency":)";
+  put_string(out, currency);
+  out += '}';
+}
+
+/// The `"results":[…],"suppliers":[…]` text of a search answer.
+std::string render_search_parts(const search_result& result, const domain::search_query& query,
+                                int32_t markup_bps, const config::pricing_config& pricing) {
   const std::string& currency = query.currency;
   struct priced_hotel {
     int64_t cheapest = 0;
     size_t order = 0;
-    json body;
+    std::string body;
+  };
+  struct priced_rate {
+    int64_t price = 0;
+    int64_t net = 0;
+    const supplier_rate* rate = nullptr;
   };
   std::vector<priced_hotel> hotels;
   hotels.reserve(result.hotels.size());
+  std::vector<priced_rate> rates;
   for (size_t hi = 0; hi < result.hotels.size(); ++hi) {
     const auto& h = result.hotels[hi];
-    struct priced_rate {
-      int64_t price = 0;
-      json body;
-    };
-    std::vector<priced_rate> rates;
+    rates.clear();
     for (const auto& r : h.rates) {
       auto net = convert_amount(r.net_minor, r.currency, currency, pricing);
       if (!net)
         continue; // no exchange rate: left out rather than shown in a wrong currency
-      int64_t price = domain::apply_markup(*net, markup_bps);
-      json policies = json::array();
-      for (const auto& p : r.policies) {
-        auto pen = convert_amount(p.penalty_minor, r.currency, currency, pricing).value_or(0);
-        policies.push_back(
-            {{"from", domain::format_instant_us(p.from_us)},
-             {"penalty", encode_money(domain::apply_markup(pen, markup_bps), currency)}});
-      }
-      rate_key key{r.supplier,     r.hotel_code,    h.hotel_id,  r.room_code, r.board,
-                   query.check_in, query.check_out, query.rooms, r.net_minor, r.currency};
-      json rb{{"rate_key", encode_rate_key(key)},
-              {"supplier", r.supplier},
-              {"room_name", r.room_name},
-              {"board", r.board},
-              {"price", encode_money(price, currency)},
-              {"net", encode_money(*net, currency)},
-              {"rate_type", r.bookable ? "bookable" : "recheck"},
-              {"refundable", r.refundable},
-              {"cancellation_policies", std::move(policies)}};
-      rates.push_back({price, std::move(rb)});
+      rates.push_back({domain::apply_markup(*net, markup_bps), *net, &r});
     }
     if (rates.empty())
       continue;
     std::stable_sort(rates.begin(), rates.end(),
                      [](const auto& a, const auto& b) { return a.price < b.price; });
-    json rates_json = json::array();
-    for (auto& r : rates)
-      rates_json.push_back(std::move(r.body));
-    int64_t cheapest = rates.front().price;
-    hotels.push_back({cheapest, hi,
-                      json{{"hotel_id", h.hotel_id},
-                           {"hotel_name", h.hotel_name},
-                           {"cheapest", encode_money(cheapest, currency)},
-                           {"rates", std::move(rates_json)}}});
+    std::string body;
+    body.reserve(160 + rates.size() * 560);
+    body += "{";
+    put_key(body, "hotel_id");
+    put_string(body, h.hotel_id);
+    body += ',';
+    put_key(body, "hotel_name");
+    put_string(body, h.hotel_name);
+    body += ',';
+    put_key(body, "cheapest");
+    put_money(body, rates.front().price, currency);
+    body += ',';
+    put_key(body, "rates");
+    body += '[';
+    for (size_t i = 0; i < rates.size(); ++i) {
+      const auto& r = *rates[i].rate;
+      if (i > 0)
+        body += ',';
+      body += '{';
+      put_key(body, "rate_key");
+      body += '"';
+      body +=
+          encode_rate_key({r.supplier, r.hotel_code, h.hotel_id, r.room_code, r.board,
+                           query.check_in, query.check_out, query.rooms, r.net_minor, r.currency});
+      body += "\",";
+      put_key(body, "supplier");
+      put_string(body, r.supplier);
+      body += ',';
+      put_key(body, "room_name");
+      put_string(body, r.room_name);
+      body += ',';
+      put_key(body, "board");
+      put_string(body, r.board);
+      body += ',';
+      put_key(body, "price");
+      put_money(body, rates[i].price, currency);
+      body += ',';
+      put_key(body, "net");
+      put_money(body, rates[i].net, currency);
+      body += ',';
+      put_key(body, "rate_type");
+      body += r.bookable ? R"("bookable")" : R"("recheck")";
+      body += ',';
+      put_key(body, "refundable");
+      body += r.refundable ? "true" : "false";
+      body += ',';
+      put_key(body, "cancellation_policies");
+      body += '[';
+      for (size_t j = 0; j < r.policies.size(); ++j) {
+        const auto& p = r.policies[j];
+        auto pen = convert_amount(p.penalty_minor, r.currency, currency, pricing).value_or(0);
+        if (j > 0)
+          body += ',';
+        body += R"({"from":")";
+        body += domain::format_instant_us(p.from_us);
+        body += R"(","penalty":)";
+        put_money(body, domain::apply_markup(pen, markup_bps), currency);
+        body += '}';
+      }
+      body += "]}";
+    }
+    body += "]}";
+    hotels.push_back({rates.front().price, hi, std::move(body)});
   }
   std::stable_sort(hotels.begin(), hotels.end(), [](const auto& a, const auto& b) {
     return a.cheapest != b.cheapest ? a.cheapest < b.cheapest : a.order < b.order;
@@ -289,17 +379,44 @@ json encode_search_parts(const search_result& result, const domain::search_query
   size_t limit = query.max_results > 0 ? static_cast<size_t>(query.max_results) : 0;
   if (hotels.size() > limit)
     hotels.resize(limit);
-  json results = json::array();
-  for (auto& h : hotels)
-    results.push_back(std::move(h.body));
-  json suppliers = json::array();
-  for (const auto& s : result.suppliers)
-    suppliers.push_back({{"code", s.code},
-                         {"status", s.status},
-                         {"latency_ms", (s.latency_us + us_per_ms / 2) / us_per_ms},
-                         {"rates", s.rates},
-                         {"message", s.message}});
-  return json{{"results", std::move(results)}, {"suppliers", std::move(suppliers)}};
+  size_t total = 64;
+  for (const auto& h : hotels)
+    total += h.body.size() + 1;
+  std::string out;
+  out.reserve(total + result.suppliers.size() * 128);
+  put_key(out, "results");
+  out += '[';
+  for (size_t i = 0; i < hotels.size(); ++i) {
+    if (i > 0)
+      out += ',';
+    out += hotels[i].body;
+  }
+  out += "],";
+  put_key(out, "suppliers");
+  out += '[';
+  for (size_t i = 0; i < result.suppliers.size(); ++i) {
+    const auto& s = result.suppliers[i];
+    if (i > 0)
+      out += ',';
+    out += '{';
+    put_key(out, "code");
+    put_string(out, s.code);
+    out += ',';
+    put_key(out, "status");
+    put_string(out, s.status);
+    out += ',';
+    put_key(out, "latency_ms");
+    out += std::to_string((s.latency_us + us_per_ms / 2) / us_per_ms);
+    out += ',';
+    put_key(out, "rates");
+    out += std::to_string(s.rates);
+    out += ',';
+    put_key(out, "message");
+    put_string(out, s.message);
+    out += '}';
+  }
+  out += ']';
+  return out;
 }
 
 } // namespace
@@ -307,31 +424,28 @@ json encode_search_parts(const search_result& result, const domain::search_query
 json encode_search(const search_result& result, const domain::search_query& query,
                    int32_t markup_bps, const std::string& trace_id,
                    const config::pricing_config& pricing) {
-  auto body = encode_search_parts(result, query, markup_bps, pricing);
-  body["search_id"] = result.search_id;
-  body["trace_id"] = trace_id;
-  body["cache"] = result.cache_hit ? "hit" : "miss";
-  return body;
+  return json::parse(assemble_search(result.search_id, trace_id, result.cache_hit,
+                                     encode_search_fragment(result, query, markup_bps, pricing)));
 }
 
 std::string encode_search_fragment(const search_result& result, const domain::search_query& query,
                                    int32_t markup_bps, const config::pricing_config& pricing) {
-  auto text = encode_search_parts(result, query, markup_bps, pricing).dump();
-  return text.substr(1, text.size() - 2); // without the object's braces
+  return render_search_parts(result, query, markup_bps, pricing);
 }
 
 std::string assemble_search(const std::string& search_id, const std::string& trace_id,
                             bool cache_hit, std::string_view fragment) {
   std::string out;
   out.reserve(fragment.size() + search_id.size() + trace_id.size() + 64);
-  // Ids are hex, so they need no escaping.
-  out += R"({"search_id":")";
-  out += search_id;
-  out += R"(","trace_id":")";
-  out += trace_id;
-  out += R"(","cache":")";
-  out += cache_hit ? "hit" : "miss";
-  out += R"(",)";
+  out += '{';
+  put_key(out, "search_id");
+  put_string(out, search_id);
+  out += ',';
+  put_key(out, "trace_id");
+  put_string(out, trace_id);
+  out += ',';
+  put_key(out, "cache");
+  out += cache_hit ? R"("hit",)" : R"("miss",)";
   out += fragment;
   out += '}';
   return out;
@@ -397,13 +511,55 @@ std::optional<std::string> base64url_decode(std::string_view text) {
 }
 
 std::string encode_rate_key(const rate_key& k) {
-  json rooms = json::array();
-  for (const auto& r : k.rooms)
-    rooms.push_back({r.adults, r.children_ages});
-  json j{{"s", k.supplier},  {"hc", k.hotel_code}, {"h", k.hotel_id},   {"rc", k.room_code},
-         {"b", k.board},     {"ci", k.check_in},   {"co", k.check_out}, {"r", std::move(rooms)},
-         {"n", k.net_minor}, {"c", k.currency}};
-  return base64url_encode(j.dump());
+  // Compact JSON written by hand (it is made for every rate of every answer),
+  // read back by decode_rate_key with a real parser.
+  std::string j;
+  j.reserve(160);
+  j += '{';
+  put_key(j, "s");
+  put_string(j, k.supplier);
+  j += ',';
+  put_key(j, "hc");
+  put_string(j, k.hotel_code);
+  j += ',';
+  put_key(j, "h");
+  put_string(j, k.hotel_id);
+  j += ',';
+  put_key(j, "rc");
+  put_string(j, k.room_code);
+  j += ',';
+  put_key(j, "b");
+  put_string(j, k.board);
+  j += ',';
+  put_key(j, "ci");
+  j += std::to_string(k.check_in);
+  j += ',';
+  put_key(j, "co");
+  j += std::to_string(k.check_out);
+  j += ',';
+  put_key(j, "r");
+  j += '[';
+  for (size_t i = 0; i < k.rooms.size(); ++i) {
+    if (i > 0)
+      j += ',';
+    j += '[';
+    j += std::to_string(k.rooms[i].adults);
+    j += ",[";
+    for (size_t a = 0; a < k.rooms[i].children_ages.size(); ++a) {
+      if (a > 0)
+        j += ',';
+      j += std::to_string(k.rooms[i].children_ages[a]);
+    }
+    j += "]]";
+  }
+  j += "],";
+  put_key(j, "n");
+  j += std::to_string(k.net_minor);
+  j += ',';
+  put_key(j, "c");
+  put_string(j, k.currency);
+  j += '}';
+  return base64url_encode(j);
 }
 
 std::optional<rate_key> decode_rate_key(std::string_view text) {

@@ -363,4 +363,51 @@ CAF_TEST(a complete search is cached and the next one is a hit) {
   CAF_CHECK(grouped);
 }
 
+CAF_TEST(the supervisor restarts a crashed child with back - off and escalates past the limit) {
+  auto starts = std::make_shared<int>(0);
+  child_spec spec{
+      "worker", [starts](caf::actor_system& s) {
+        ++*starts;
+        return caf::actor_cast<caf::strong_actor_ptr>(s.spawn(
+            [](caf::event_based_actor*) -> caf::behavior { return {[](int x) { return x; }}; }));
+      }};
+  supervision_settings policy;
+  policy.max_restarts = 2;
+  policy.window = 60000ms;
+  policy.backoff_min = 100ms;
+  auto dir = std::make_shared<directory>();
+  auto sup = spawn_node_supervisor(sys, dir, {spec}, policy);
+  self->monitor(sup);
+  run_messages_only();
+  CAF_CHECK_EQUAL(*starts, 1);
+  auto first = dir->get<caf::actor>("worker");
+  CAF_REQUIRE(first);
+  // Crash 1: removed from the directory at once, back after the back-off.
+  anon_send_exit(first, caf::exit_reason::unhandled_exception); // as a throwing actor would exit
+  run_messages_only();
+  CAF_CHECK(!dir->get<caf::actor>("worker"));
+  CAF_REQUIRE(sched.trigger_timeout());
+  run_messages_only();
+  auto second = dir->get<caf::actor>("worker");
+  CAF_REQUIRE(second);
+  CAF_CHECK_NOT_EQUAL(first, second);
+  CAF_CHECK_EQUAL(*starts, 2);
+  // Crash 2: still within the intensity.
+  anon_send_exit(second, caf::exit_reason::unhandled_exception);
+  run_messages_only();
+  CAF_REQUIRE(sched.trigger_timeout());
+  run_messages_only();
+  auto third = dir->get<caf::actor>("worker");
+  CAF_REQUIRE(third);
+  CAF_CHECK_EQUAL(*starts, 3);
+  // Crash 3 within the window: more than max_restarts, the supervisor escalates.
+  anon_send_exit(third, caf::exit_reason::unhandled_exception);
+  run_messages_only();
+  bool down = false;
+  self->receive([&](caf::down_msg& m) { down = m.source == sup.address(); },
+                caf::after(std::chrono::seconds(0)) >> [] {});
+  CAF_CHECK(down);
+  CAF_CHECK_EQUAL(*starts, 3);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()

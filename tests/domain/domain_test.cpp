@@ -42,7 +42,7 @@ CAF_TEST(dates and instants) {
   auto d = parse_date("2026-12-01");
   CAF_REQUIRE(d.has_value());
   CAF_CHECK_EQUAL(format_date(*d), "2026-12-01");
-  CAF_CHECK_EQUAL(*parse_date("1970-01-02"), 1);
+  CAF_CHECK_EQUAL(parse_date("1970-01-02").value_or(-1), 1);
   CAF_CHECK(!parse_date("2026-02-30"));
   CAF_CHECK(!parse_date("2026-2-01"));
   CAF_CHECK(!parse_date("2026-12-01T00"));
@@ -50,7 +50,7 @@ CAF_TEST(dates and instants) {
   auto t = parse_instant_us("2026-11-21T23:44:45.123Z");
   CAF_REQUIRE(t.has_value());
   CAF_CHECK_EQUAL(format_instant_us(*t), "2026-11-21T23:44:45.123Z");
-  CAF_CHECK_EQUAL(*parse_instant_us("2026-11-22T01:44:45.123+02:00"), *t);
+  CAF_CHECK_EQUAL(parse_instant_us("2026-11-22T01:44:45.123+02:00").value_or(-1), *t);
   CAF_CHECK(!parse_instant_us("2026-11-21 23:44:45Z"));
 }
 

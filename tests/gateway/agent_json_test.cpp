@@ -57,8 +57,8 @@ CAF_TEST(a valid body decodes to the expected query) {
   CAF_CHECK_EQUAL(q->city, "");
   CAF_CHECK_EQUAL(q->hotel_ids.size(), 2u);
   CAF_CHECK_EQUAL(q->hotel_ids[1], "H-SHA-0002");
-  CAF_CHECK_EQUAL(q->check_in, *domain::parse_date("2026-03-01"));
-  CAF_CHECK_EQUAL(q->check_out, *domain::parse_date("2026-03-04"));
+  CAF_CHECK_EQUAL(q->check_in, domain::parse_date("2026-03-01").value_or(-1));
+  CAF_CHECK_EQUAL(q->check_out, domain::parse_date("2026-03-04").value_or(-1));
   CAF_REQUIRE_EQUAL(q->rooms.size(), 2u);
   CAF_CHECK_EQUAL(q->rooms[0].adults, 2);
   CAF_CHECK(q->rooms[0].children_ages == (std::vector<int>{5, 17}));
@@ -250,8 +250,8 @@ CAF_TEST(rate keys round trip and reject garbage) {
   CAF_CHECK(!decode_rate_key(base64url_encode("{\"s\":1}")).has_value());
   CAF_CHECK(!decode_rate_key(base64url_encode("[]")).has_value());
   CAF_CHECK_EQUAL(base64url_encode("ab?"), "YWI_");
-  CAF_CHECK_EQUAL(*base64url_decode("YWI_"), "ab?");
-  CAF_CHECK_EQUAL(*base64url_decode("YQ"), "a");
+  CAF_CHECK_EQUAL(base64url_decode("YWI_").value_or(""), "ab?");
+  CAF_CHECK_EQUAL(base64url_decode("YQ").value_or(""), "a");
 }
 
 CAF_TEST(traceparent parsing) {
@@ -302,4 +302,35 @@ CAF_TEST(error bodies and trace trees) {
   CAF_CHECK_EQUAL(t["spans"][0]["children"][0]["span_id"], "b");
   CAF_CHECK_EQUAL(t["spans"][1]["span_id"], "c");
   CAF_CHECK_EQUAL(t["spans"][0]["started_at"], "1970-01-01T00:00:00.001Z");
+}
+
+CAF_TEST(the hand - written answer escapes strings and parses as JSON) {
+  search_result r;
+  r.search_id = "0123456789abcdef";
+  merged_hotel h;
+  h.hotel_id = "H-SHA-0001";
+  h.hotel_name = "The \"Bund\" Hotel\n\\ 外滩 \x01";
+  h.rates.push_back(supplier_rate{
+      "hotelbeds", "10007", "STD", "Room \"A\"", "RO", 12345, "CNY", true, true, {{1000, 500}}});
+  r.hotels.push_back(h);
+  r.suppliers.push_back({"hotelbeds", "ok", 1500, 1, "line\nbreak"});
+  domain::search_query q;
+  q.currency = "CNY";
+  q.max_results = 10;
+  q.rooms = {{2, {5}}};
+  config::pricing_config pricing;
+  auto text = assemble_search(r.search_id, std::string(32, 'a'), true,
+                              encode_search_fragment(r, q, 0, pricing));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  CAF_REQUIRE(!j.is_discarded());
+  CAF_CHECK_EQUAL(j["results"][0]["hotel_name"].get<std::string>(), h.hotel_name);
+  CAF_CHECK_EQUAL(j["results"][0]["rates"][0]["room_name"].get<std::string>(), "Room \"A\"");
+  CAF_CHECK_EQUAL(j["suppliers"][0]["message"].get<std::string>(), "line\nbreak");
+  CAF_CHECK_EQUAL(j["suppliers"][0]["latency_ms"].get<int>(), 2);
+  CAF_CHECK_EQUAL(j["cache"].get<std::string>(), "hit");
+  auto key = decode_rate_key(j["results"][0]["rates"][0]["rate_key"].get<std::string>());
+  CAF_REQUIRE(key.has_value());
+  CAF_CHECK_EQUAL(key->net_minor, 12345);
+  CAF_REQUIRE_EQUAL(key->rooms.size(), 1u);
+  CAF_CHECK_EQUAL(key->rooms[0].children_ages.size(), 1u);
 }
