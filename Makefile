@@ -31,8 +31,14 @@ build-test: deps
 run: build
 	@scripts/run.sh build/$(RUN_PRESET)/apps/bedbank $(CONFIG) $(ARGS)
 
+# Unit tests run a second time under AddressSanitizer and UBSan.
+UNIT_TESTS := domain_test config_test actors_test agent_json_test rate_limiter_test gateway_http_test
+
 test: build-test
 	@ctest --preset $(TEST_PRESET) --no-tests=error $(CTEST_ARGS)
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build --preset asan-ubsan -j $(JOBS) --target $(UNIT_TESTS)
+	@ctest --preset asan-ubsan -L unit --no-tests=error
 
 bench: build
 	@bench/run.sh build/$(RUN_PRESET)
