@@ -114,9 +114,12 @@ search_result merge(const node_env& env, std::vector<supplier_rate> rates,
       r.hotels.push_back(merged_hotel{h->hotel_id, h->name, 0, {}});
     r.hotels[it->second].rates.push_back(std::move(x));
   }
+  std::unordered_map<std::string, int> priorities;
+  for (const auto& sc : env.cfg->suppliers)
+    priorities.emplace(sc.code, sc.priority);
   auto priority = [&](const std::string& code) {
-    const auto* sc = env.cfg->supplier(code);
-    return sc ? sc->priority : 0;
+    auto i = priorities.find(code);
+    return i == priorities.end() ? 0 : i->second;
   };
   for (auto& h : r.hotels) {
     std::sort(h.rates.begin(), h.rates.end(), [&](const supplier_rate& a, const supplier_rate& b) {

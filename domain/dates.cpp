@@ -67,14 +67,25 @@ std::string format_instant_us(int64_t us) {
   int64_t rem_us = us - secs * 1000000;
   auto dp = floor<days>(sys_seconds{seconds{secs}});
   year_month_day ymd{dp};
-  hh_mm_ss hms{seconds{secs} - dp.time_since_epoch()};
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ",
-                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
-                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
-                static_cast<int>(rem_us / 1000));
-  return buf;
+  int64_t sod = secs - dp.time_since_epoch().count() * 86400;
+  // Written by hand: this runs for every cancellation policy of every answer.
+  char buf[24] = "0000-00-00T00:00:00.000";
+  auto put = [&](int pos, int64_t v, int width) {
+    for (int i = width - 1; i >= 0; --i) {
+      buf[pos + i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+  };
+  put(0, static_cast<int>(ymd.year()), 4);
+  put(5, static_cast<unsigned>(ymd.month()), 2);
+  put(8, static_cast<unsigned>(ymd.day()), 2);
+  put(11, sod / 3600, 2);
+  put(14, sod / 60 % 60, 2);
+  put(17, sod % 60, 2);
+  put(20, rem_us / 1000, 3);
+  std::string out{buf, 23};
+  out += 'Z';
+  return out;
 }
 
 std::optional<int64_t> parse_instant_us(std::string_view t) {

@@ -296,6 +296,14 @@ std::string render_search_parts(const search_result& result, const domain::searc
   std::vector<priced_hotel> hotels;
   hotels.reserve(result.hotels.size());
   std::vector<priced_rate> rates;
+  // Policy instants repeat across the rates of one stay: format each once.
+  std::unordered_map<int64_t, std::string> instants;
+  auto instant = [&](int64_t us) -> const std::string& {
+    auto [it, fresh] = instants.try_emplace(us);
+    if (fresh)
+      it->second = domain::format_instant_us(us);
+    return it->second;
+  };
   for (size_t hi = 0; hi < result.hotels.size(); ++hi) {
     const auto& h = result.hotels[hi];
     rates.clear();
@@ -363,7 +371,7 @@ std::string render_search_parts(const search_result& result, const domain::searc
         if (j > 0)
           body += ',';
         body += R"({"from":")";
-        body += domain::format_instant_us(p.from_us);
+        body += instant(p.from_us);
         body += R"(","penalty":)";
         put_money(body, domain::apply_markup(pen, markup_bps), currency);
         body += '}';
