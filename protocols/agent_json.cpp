@@ -270,6 +270,13 @@ void put_key(std::string& out, std::string_view key) {
   out += "\":";
 }
 
+/// Appends `"key":"value",` (a string field followed by a comma).
+void put_field(std::string& out, std::string_view key, std::string_view value) {
+  put_key(out, key);
+  put_string(out, value);
+  out += ',';
+}
+
 /// Appends `{"amount":"…","currency":"…"}`.
 void put_money(std::string& out, int64_t minor, const std::string& currency) {
   out += R"({"amount":")";
@@ -320,12 +327,8 @@ std::string render_search_parts(const search_result& result, const domain::searc
     std::string body;
     body.reserve(160 + rates.size() * 560);
     body += "{";
-    put_key(body, "hotel_id");
-    put_string(body, h.hotel_id);
-    body += ',';
-    put_key(body, "hotel_name");
-    put_string(body, h.hotel_name);
-    body += ',';
+    put_field(body, "hotel_id", h.hotel_id);
+    put_field(body, "hotel_name", h.hotel_name);
     put_key(body, "cheapest");
     put_money(body, rates.front().price, currency);
     body += ',';
@@ -342,15 +345,9 @@ std::string render_search_parts(const search_result& result, const domain::searc
           encode_rate_key({r.supplier, r.hotel_code, h.hotel_id, r.room_code, r.board,
                            query.check_in, query.check_out, query.rooms, r.net_minor, r.currency});
       body += "\",";
-      put_key(body, "supplier");
-      put_string(body, r.supplier);
-      body += ',';
-      put_key(body, "room_name");
-      put_string(body, r.room_name);
-      body += ',';
-      put_key(body, "board");
-      put_string(body, r.board);
-      body += ',';
+      put_field(body, "supplier", r.supplier);
+      put_field(body, "room_name", r.room_name);
+      put_field(body, "board", r.board);
       put_key(body, "price");
       put_money(body, rates[i].price, currency);
       body += ',';
@@ -407,12 +404,8 @@ std::string render_search_parts(const search_result& result, const domain::searc
     if (i > 0)
       out += ',';
     out += '{';
-    put_key(out, "code");
-    put_string(out, s.code);
-    out += ',';
-    put_key(out, "status");
-    put_string(out, s.status);
-    out += ',';
+    put_field(out, "code", s.code);
+    put_field(out, "status", s.status);
     put_key(out, "latency_ms");
     out += std::to_string((s.latency_us + us_per_ms / 2) / us_per_ms);
     out += ',';
@@ -446,12 +439,8 @@ std::string assemble_search(const std::string& search_id, const std::string& tra
   std::string out;
   out.reserve(fragment.size() + search_id.size() + trace_id.size() + 64);
   out += '{';
-  put_key(out, "search_id");
-  put_string(out, search_id);
-  out += ',';
-  put_key(out, "trace_id");
-  put_string(out, trace_id);
-  out += ',';
+  put_field(out, "search_id", search_id);
+  put_field(out, "trace_id", trace_id);
   put_key(out, "cache");
   out += cache_hit ? R"("hit",)" : R"("miss",)";
   out += fragment;
@@ -524,21 +513,11 @@ std::string encode_rate_key(const rate_key& k) {
   std::string j;
   j.reserve(160);
   j += '{';
-  put_key(j, "s");
-  put_string(j, k.supplier);
-  j += ',';
-  put_key(j, "hc");
-  put_string(j, k.hotel_code);
-  j += ',';
-  put_key(j, "h");
-  put_string(j, k.hotel_id);
-  j += ',';
-  put_key(j, "rc");
-  put_string(j, k.room_code);
-  j += ',';
-  put_key(j, "b");
-  put_string(j, k.board);
-  j += ',';
+  put_field(j, "s", k.supplier);
+  put_field(j, "hc", k.hotel_code);
+  put_field(j, "h", k.hotel_id);
+  put_field(j, "rc", k.room_code);
+  put_field(j, "b", k.board);
   put_key(j, "ci");
   j += std::to_string(k.check_in);
   j += ',';
