@@ -138,7 +138,7 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
 }
 
 void http_session::on_response(http_response r) {
-  res_ = std::make_shared<http::response<http::string_body>>();
+  res_ = std::make_shared<http::response<spliced_body>>();
   auto& res = *res_;
   res.version(version_);
   res.result(r.status);
@@ -150,7 +150,9 @@ void http_session::on_response(http_response r) {
     res.insert(k, v);
   bool close = r.close || !keep_alive_ || registry_->stopping();
   res.keep_alive(!close);
-  res.body() = std::move(r.body);
+  res.body().head = std::move(r.body);
+  res.body().middle = std::move(r.shared_body);
+  res.body().tail = std::move(r.body_tail);
   res.prepare_payload();
   stream_.expires_after(limits_.write_timeout);
   http::async_write(stream_, res,

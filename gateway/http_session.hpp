@@ -18,6 +18,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include "gateway/spliced_body.hpp"
+
 #include "gateway/http_types.hpp"
 
 namespace bedbank::gateway {
@@ -87,7 +89,7 @@ private:
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
   std::optional<boost::beast::http::request_parser<boost::beast::http::string_body>> parser_;
-  std::shared_ptr<boost::beast::http::response<boost::beast::http::string_body>> res_;
+  std::shared_ptr<boost::beast::http::response<spliced_body>> res_;
   port_kind port_;
   std::shared_ptr<router> routes_;
   std::shared_ptr<session_registry> registry_;

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -33,7 +34,10 @@ struct http_request {
 struct http_response {
   unsigned status = 200;
   std::string content_type = "application/json";
-  std::string body;
+  std::string body; ///< written first
+  /// Written after `body` without a copy (a shared, immutable fragment), then `body_tail`.
+  std::shared_ptr<const std::string> shared_body;
+  std::string body_tail;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;     ///< close the connection after writing
   std::string error_code; ///< the API error code for 4xx/5xx (spans, logs)

@@ -100,10 +100,13 @@ exchange::~exchange() {
   owner->pending_.fetch_sub(1);
 }
 
-void answer_text(exchange& x, unsigned status, std::string body) {
+void answer_spliced(exchange& x, unsigned status, std::string head,
+                    std::shared_ptr<const std::string> fragment, std::string tail) {
   http_response res;
   res.status = status;
-  res.body = std::move(body);
+  res.body = std::move(head);
+  res.shared_body = std::move(fragment);
+  res.body_tail = std::move(tail);
   x.owner->finish(x, std::move(res));
 }
 
@@ -343,42 +346,39 @@ void router::search(const std::shared_ptr<exchange>& x) {
     fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
     return;
   }
-  auto markup = x->agent->markup_bps;
   search_request sreq{q, trace_context{x->trace_id, x->span_id, x->agent->id}};
   ask(
       *ctx_.sys, engine, cfg.pricing.supplier_timeout + search_grace,
-      [x, q, markup](search_result& r) {
-        answer_text(*x, 200,
-                    x->owner->render_search(r, r.search_id, r.cache_hit, q, markup, x->trace_id));
-      },
+      [x, q](search_result& r) { x->owner->answer_search(*x, r, r.search_id, r.cache_hit, q); },
       [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, search_atom::value,
       std::move(sreq));
 }
 
-std::string router::render_search(const search_result& r, const std::string& search_id,
-                                  bool cache_hit, const domain::search_query& q,
-                                  int32_t markup_bps, const std::string& trace_id) {
+void router::answer_search(exchange& x, const search_result& r, const std::string& search_id,
+                           bool cache_hit, const domain::search_query& q) {
   const auto& pricing = ctx_.cfg->pricing;
-  if (r.cache_token == 0)
-    return agent_json::assemble_search(
-        search_id, trace_id, cache_hit,
-        agent_json::encode_search_fragment(r, q, markup_bps, pricing));
-  auto key = std::to_string(r.cache_token) + '|' + std::to_string(markup_bps) + '|' + q.currency +
-             '|' + std::to_string(q.max_results);
-  auto fragment = renders_.get(key);
+  auto markup_bps = x.agent->markup_bps;
+  std::shared_ptr<const std::string> fragment;
+  std::string key;
+  if (r.cache_token != 0) {
+    key = std::to_string(r.cache_token) + '|' + std::to_string(markup_bps) + '|' + q.currency +
+          '|' + std::to_string(q.max_results);
+    fragment = renders_.get(key);
+  }
   if (!fragment) {
     fragment = std::make_shared<const std::string>(
         agent_json::encode_search_fragment(r, q, markup_bps, pricing));
-    renders_.put(key, fragment);
+    if (!key.empty())
+      renders_.put(key, fragment);
   }
-  return agent_json::assemble_search(search_id, trace_id, cache_hit, *fragment);
+  answer_spliced(x, 200, agent_json::search_head(search_id, x.trace_id, cache_hit),
+                 std::move(fragment), "}");
 }
 
 void router::serve_cached(const std::shared_ptr<exchange>& x, const domain::search_query& q,
                           const search_result& hit) {
   auto started = domain::now_us();
   auto search_span = domain::new_span_id();
-  auto body = render_search(hit, search_span, true, q, x->agent->markup_bps, x->trace_id);
   if (auto journal = ctx_.actors ? ctx_.actors->journal() : journal_actor{}) {
     auto now = domain::now_us();
     span_record s;
@@ -387,11 +387,13 @@ void router::serve_cached(const std::shared_ptr<exchange>& x, const domain::sear
     s.parent_span_id = x->span_id;
     s.event_type = "search";
     s.service = "api_gateway";
-    s.request_data = json{{"check_in", domain::format_date(q.check_in)},
-                          {"check_out", domain::format_date(q.check_out)},
-                          {"rooms", q.rooms.size()}}
-                         .dump();
-    s.response_data = json{{"cache", "hit"}, {"source", "local"}, {"hotels", hit.hotels.size()}}.dump();
+    s.request_data = json{
+        {"check_in", domain::format_date(q.check_in)},
+        {"check_out", domain::format_date(q.check_out)},
+        {"rooms",
+         q.rooms.size()}}.dump();
+    s.response_data =
+        json{{"cache", "hit"}, {"source", "local"}, {"hotels", hit.hotels.size()}}.dump();
     s.started_us = started;
     s.duration_us = now - started;
     s.status = "success";
@@ -405,7 +407,7 @@ void router::serve_cached(const std::shared_ptr<exchange>& x, const domain::sear
     c.response_data = json{{"hotels", hit.hotels.size()}}.dump();
     caf::anon_send(journal, span_atom::value, std::vector<span_record>{std::move(s), std::move(c)});
   }
-  answer_text(*x, 200, std::move(body));
+  answer_search(*x, hit, search_span, true, q);
 }
 
 void router::hotels(const std::shared_ptr<exchange>& x) {

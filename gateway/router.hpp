@@ -76,9 +76,10 @@ private:
   void record_span(const exchange& x, const http_response& res, int64_t now_us);
   void serve_cached(const std::shared_ptr<exchange>& x, const domain::search_query& q,
                     const search_result& hit);
-  std::string render_search(const search_result& r, const std::string& search_id, bool cache_hit,
-                            const domain::search_query& q, int32_t markup_bps,
-                            const std::string& trace_id);
+  /// Answers `x` with a search result; a cached result's fragment is rendered
+  /// once per markup/currency/page and written without a copy.
+  void answer_search(exchange& x, const search_result& r, const std::string& search_id,
+                     bool cache_hit, const domain::search_query& q);
 
   // admin_routes.cpp
   void route_admin(const std::shared_ptr<exchange>& x);

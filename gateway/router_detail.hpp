@@ -51,8 +51,9 @@ void fail_call(exchange& x, const caf::error& err, const char* what);
 /// Answers `x` with a JSON body.
 void answer(exchange& x, unsigned status, const nlohmann::json& body);
 
-/// Answers `x` with a body that is already JSON text.
-void answer_text(exchange& x, unsigned status, std::string body);
+/// Answers `x` with `head`, then the shared `fragment` (not copied), then `tail`.
+void answer_spliced(exchange& x, unsigned status, std::string head,
+                    std::shared_ptr<const std::string> fragment, std::string tail);
 
 /// 405 with an Allow header.
 void method_not_allowed(exchange& x, const char* allow);

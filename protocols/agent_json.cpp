@@ -434,15 +434,21 @@ std::string encode_search_fragment(const search_result& result, const domain::se
   return render_search_parts(result, query, markup_bps, pricing);
 }
 
-std::string assemble_search(const std::string& search_id, const std::string& trace_id,
-                            bool cache_hit, std::string_view fragment) {
+std::string search_head(const std::string& search_id, const std::string& trace_id, bool cache_hit) {
   std::string out;
-  out.reserve(fragment.size() + search_id.size() + trace_id.size() + 64);
+  out.reserve(search_id.size() + trace_id.size() + 64);
   out += '{';
   put_field(out, "search_id", search_id);
   put_field(out, "trace_id", trace_id);
   put_key(out, "cache");
   out += cache_hit ? R"("hit",)" : R"("miss",)";
+  return out;
+}
+
+std::string assemble_search(const std::string& search_id, const std::string& trace_id,
+                            bool cache_hit, std::string_view fragment) {
+  auto out = search_head(search_id, trace_id, cache_hit);
+  out.reserve(out.size() + fragment.size() + 1);
   out += fragment;
   out += '}';
   return out;

@@ -66,7 +66,11 @@ nlohmann::json encode_search(const search_result& result, int32_t markup_bps,
 std::string encode_search_fragment(const search_result& result, const domain::search_query& query,
                                    int32_t markup_bps, const config::pricing_config& pricing);
 
-/// A complete search answer from a fragment; `search_id` and `trace_id` must be hex ids.
+/// The start of a search answer, up to where a fragment goes: `{"search_id":…,"trace_id":…,
+/// "cache":…,`. The answer is this, the fragment, then `}`.
+std::string search_head(const std::string& search_id, const std::string& trace_id, bool cache_hit);
+
+/// A complete search answer from a fragment (search_head + fragment + `}`).
 std::string assemble_search(const std::string& search_id, const std::string& trace_id,
                             bool cache_hit, std::string_view fragment);
 
