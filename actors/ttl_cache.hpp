@@ -16,14 +16,13 @@
 namespace bedbank {
 
 /// Bounded TTL map from string keys to `Value`; `Value{}` means "absent".
-template <class Value>
-class ttl_cache {
+template <class Value> class ttl_cache {
 public:
   using clock = std::chrono::steady_clock;
 
   /// `max_entries` bounds the whole cache; `ttl` is how long an entry is served.
   ttl_cache(size_t max_entries, std::chrono::milliseconds ttl)
-    : per_stripe_(std::max<size_t>(1, max_entries / stripes)), ttl_(ttl) {}
+      : per_stripe_(std::max<size_t>(1, max_entries / stripes)), ttl_(ttl) {}
 
   /// The entry for `key` if present and fresh at `now`, else `Value{}`.
   Value get(const std::string& key, clock::time_point now = clock::now()) {

@@ -269,7 +269,8 @@ int run_serve(const options& o) {
     flusher->request(j, journal_flush_timeout, flush_atom::value)
         .receive(
             [](journal_stats& s) {
-              log::info("main", "journal flushed", {{"written", s.written}, {"dropped", s.dropped}});
+              log::info("main", "journal flushed",
+                        {{"written", s.written}, {"dropped", s.dropped}});
             },
             [](caf::error&) { log::warn("main", "journal flush did not finish"); });
   }

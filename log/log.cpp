@@ -26,16 +26,16 @@ sink& the_sink() {
 
 const char* name(level lv) {
   switch (lv) {
-    case level::trace:
-      return "trace";
-    case level::debug:
-      return "debug";
-    case level::info:
-      return "info";
-    case level::warn:
-      return "warn";
-    case level::error:
-      return "error";
+  case level::trace:
+    return "trace";
+  case level::debug:
+    return "debug";
+  case level::info:
+    return "info";
+  case level::warn:
+    return "warn";
+  case level::error:
+    return "error";
   }
   return "info";
 }
