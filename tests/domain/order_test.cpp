@@ -5,6 +5,7 @@
 #include <set>
 #include <tuple>
 
+#include "domain/credit.hpp"
 #include "domain/order_state.hpp"
 #include "domain/penalties.hpp"
 
@@ -100,4 +101,33 @@ CAF_TEST(penalties follow the policy in force at the instant) {
   CAF_CHECK_EQUAL(capped.penalty, 20000);
   CAF_CHECK_EQUAL(capped.refund, 0);
   CAF_CHECK_EQUAL(charge_at({}, 20000, 3000).penalty, 0);
+}
+
+CAF_TEST(credit lines reserve capture release and refund without going over) {
+  credit_line c{100000, 0, 0};
+  CAF_CHECK(!c.reserve(60000));
+  CAF_CHECK_EQUAL(c.available(), 40000);
+  CAF_CHECK(c.reserve(40001) == credit_refusal::insufficient);
+  CAF_CHECK_EQUAL(c.reserved, 60000); // a refused reservation changes nothing
+  CAF_CHECK(!c.capture(60000));
+  CAF_CHECK_EQUAL(c.reserved, 0);
+  CAF_CHECK_EQUAL(c.captured, 60000);
+  CAF_CHECK(c.release(1) == credit_refusal::not_reserved);
+  CAF_CHECK(!c.refund(45000));
+  CAF_CHECK_EQUAL(c.captured, 15000);
+  CAF_CHECK(c.refund(15001) == credit_refusal::not_captured);
+  CAF_CHECK(c.reserve(-1) == credit_refusal::negative_amount);
+  CAF_CHECK(!c.reserve(85000));
+  CAF_CHECK_EQUAL(c.available(), 0);
+  CAF_CHECK(!c.release(85000));
+  CAF_CHECK_EQUAL(c.available(), 85000);
+}
+
+CAF_TEST(the trial price check allows the tolerance in both directions) {
+  CAF_CHECK(check_price(100000, 100000, 0) == price_check::available);
+  CAF_CHECK(check_price(100000, 100001, 0) == price_check::price_changed);
+  CAF_CHECK(check_price(100000, 101000, 100) == price_check::available); // +1% at 1%
+  CAF_CHECK(check_price(100000, 101001, 100) == price_check::price_changed);
+  CAF_CHECK(check_price(100000, 99000, 100) == price_check::available); // -1% at 1%
+  CAF_CHECK(check_price(100000, 98999, 100) == price_check::price_changed);
 }
