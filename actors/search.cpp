@@ -148,16 +148,22 @@ void complete_fan_out(search_pointer self) {
   bool complete = std::all_of(result.suppliers.begin(), result.suppliers.end(),
                               [](const supplier_outcome& o) { return o.status == "ok"; });
   const auto& pricing = st.env->cfg->pricing;
+  std::shared_ptr<const search_result> cached;
   if (complete && pricing.cache_enabled) {
     // Only complete answers are cached: a failed supplier must not stay
     // missing from results for the whole TTL.
     result.cache_token = domain::random_token();
-    st.env->cache->put(st.cache_key, std::make_shared<const search_result>(result));
-    if (auto cache = st.env->actors->cache())
-      self->send(cache, put_atom::value, redis_key(st.cache_key), encode_cached_result(result),
-                 static_cast<int64_t>(pricing.cache_ttl.count()));
+    cached = std::make_shared<const search_result>(result);
+    st.env->cache->put(st.cache_key, cached);
   }
+  auto env = st.env;
+  auto key = st.cache_key;
   finish(self, std::move(result), "suppliers");
+  // The Redis copy is serialised after the agent has its answer, off the critical path.
+  if (cached)
+    if (auto cache = env->actors->cache())
+      self->send(cache, put_atom::value, redis_key(key), encode_cached_result(*cached),
+                 static_cast<int64_t>(pricing.cache_ttl.count()));
 }
 
 /// The supplier codes of `sup` for the query's hotels.
