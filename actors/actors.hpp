@@ -36,6 +36,22 @@ using get_atom = caf::atom_constant<caf::atom("get")>;
 using put_atom = caf::atom_constant<caf::atom("put")>;
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
 using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+using trial_atom = caf::atom_constant<caf::atom("trial")>;
+using create_atom = caf::atom_constant<caf::atom("create")>;
+using confirm_atom = caf::atom_constant<caf::atom("confirm")>;
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+using list_atom = caf::atom_constant<caf::atom("list")>;
+using apply_atom = caf::atom_constant<caf::atom("apply")>;
+using schedule_atom = caf::atom_constant<caf::atom("schedule")>;
+using claim_atom = caf::atom_constant<caf::atom("claim")>;
+using holds_atom = caf::atom_constant<caf::atom("holds")>;
+using credit_atom = caf::atom_constant<caf::atom("credit")>;
+using start_atom = caf::atom_constant<caf::atom("start")>;
+using work_atom = caf::atom_constant<caf::atom("work")>;
+using expire_atom = caf::atom_constant<caf::atom("expire")>;
+using release_atom = caf::atom_constant<caf::atom("release")>;
+using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
+using sync_atom = caf::atom_constant<caf::atom("sync")>;
 
 // -- interfaces ----------------------------------------------------------------------
 
@@ -50,8 +66,8 @@ using supplier_actor = caf::typed_actor<
     caf::replies_to<create_booking_atom, booking_request>::with<booking_detail>,
     /// CancelBooking.
     caf::replies_to<cancel_booking_atom, cancel_request>::with<booking_detail>,
-    /// GetBooking by the platform's idempotency key (the order id).
-    caf::replies_to<get_booking_atom, std::string>::with<booking_detail>,
+    /// GetBooking by the platform's idempotency key (the order id); found false when none.
+    caf::replies_to<get_booking_atom, booking_query>::with<booking_detail>,
     /// CheckAvailability: re-check one rate.
     caf::replies_to<check_avail_atom, avail_request>::with<avail_reply>,
     /// HealthCheck.
@@ -120,5 +136,99 @@ using query_engine_actor = caf::typed_actor<
 using search_actor = caf::typed_actor<
     /// Run the query.
     caf::replies_to<search_atom, search_request>::with<search_result>>;
+
+// -- orders --------------------------------------------------------------------------
+
+/// ORDER STORE: detached; one PostgreSQL connection running persistence::order_store calls.
+/// The node runs a small pool of them; an order always uses the same one (by id hash).
+using order_store_actor = caf::typed_actor<
+    /// The create transaction (order, hold, credit reservation, outbox row).
+    caf::replies_to<create_atom, new_order>::with<order_reply>,
+    /// Load an order with its history.
+    caf::replies_to<get_atom, std::string>::with<order_record>,
+    /// Persist one transition with its effects; answers the order as it now stands.
+    caf::replies_to<apply_atom, order_change>::with<order_record>,
+    /// Re-arm a pending outbox row.
+    caf::replies_to<schedule_atom, outbox_schedule>::with<bool>,
+    /// Claim due outbox rows: now (µs), limit, lease (µs).
+    caf::replies_to<claim_atom, int64_t, int32_t, int64_t>::with<std::vector<outbox_item>>,
+    /// Active holds of held orders, soonest expiry first: limit.
+    caf::replies_to<holds_atom, int32_t>::with<std::vector<hold_info>>,
+    /// Orders matching a filter.
+    caf::replies_to<list_atom, order_filter>::with<std::vector<order_record>>,
+    /// One agent's credit line.
+    caf::replies_to<credit_atom, std::string>::with<credit_state>,
+    /// PostgreSQL ping.
+    caf::replies_to<health_atom>::with<dependency_health>>;
+
+/// MOCK LEDGER: detached; what the simulated suppliers really hold (mock_bookings).
+using mock_ledger_actor = caf::typed_actor<
+    /// Record a new booking: supplier code, the request, the reference made up for it.
+    caf::replies_to<create_booking_atom, std::string, booking_request, std::string>::with<
+        booking_detail>,
+    /// The newest booking of a supplier under an idempotency key (found false when none).
+    caf::replies_to<get_booking_atom, std::string, std::string>::with<booking_detail>,
+    /// Cancel by supplier reference (not_found when the supplier has no such booking).
+    caf::replies_to<cancel_booking_atom, std::string, std::string>::with<booking_detail>>;
+
+/// ORDER ENGINE: one per node; trials, creates, and the router to one ORDER actor per live
+/// order (spawned on demand, rebuilt from PostgreSQL, passivated when idle) and one HOLD actor
+/// per held order; runs the hold sweep.
+using order_engine_actor = caf::typed_actor<
+    /// Re-check a rate and keep the trial.
+    caf::replies_to<trial_atom, trial_request>::with<trial_record>,
+    /// Create an order from a trial (idempotent on the client reference).
+    caf::replies_to<create_atom, create_request>::with<order_reply>,
+    /// Confirm a held order.
+    caf::replies_to<confirm_atom, order_command>::with<order_reply>,
+    /// Cancel an order.
+    caf::replies_to<cancel_atom, order_command>::with<order_reply>,
+    /// Read an order (a read of an expired hold closes it).
+    caf::replies_to<get_atom, order_command>::with<order_reply>,
+    /// Orders matching a filter.
+    caf::replies_to<list_atom, order_filter>::with<std::vector<order_record>>,
+    /// From the outbox relay: a claimed due row for its order.
+    caf::reacts_to<work_atom, outbox_item>,
+    /// From a hold actor: the hold of an order ended (order id, reason).
+    caf::reacts_to<expire_atom, std::string, std::string>,
+    /// From an order actor: the hold of an order is no longer needed (order id).
+    caf::reacts_to<release_atom, std::string>,
+    /// From an order actor: idle, having handled this many forwarded messages.
+    caf::reacts_to<passivate_atom, std::string, uint64_t>,
+    /// Internal: the sweep timer of this generation fired.
+    caf::reacts_to<tick_atom, uint64_t>>;
+
+/// ORDER: one per live order; the state machine with every transition persisted before it is
+/// acknowledged. Work arrives only through the engine, so a passivated order is never missed.
+using order_actor = caf::typed_actor<
+    /// Make the first booking attempt of a just-created order; answers when it is settled or
+    /// left to the relay.
+    caf::replies_to<start_atom>::with<order_reply>,
+    caf::replies_to<confirm_atom, order_command>::with<order_reply>,
+    caf::replies_to<cancel_atom, order_command>::with<order_reply>,
+    caf::replies_to<get_atom, order_command>::with<order_reply>,
+    /// A claimed due outbox row.
+    caf::reacts_to<work_atom, outbox_item>,
+    /// The hold ended (reason: hold_expired | inventory_gone).
+    caf::reacts_to<expire_atom, std::string>,
+    /// Internal: the idle timer of this generation fired.
+    caf::reacts_to<tick_atom, uint64_t>>;
+
+/// HOLD: one per inventory hold of a held order; fires the expiry and re-checks the inventory
+/// with the supplier every inventory.sync_interval.
+using hold_actor = caf::typed_actor<
+    /// Internal: the expiry timer fired.
+    caf::reacts_to<expire_atom>,
+    /// Internal: time to re-check the inventory.
+    caf::reacts_to<sync_atom>,
+    /// The hold is no longer needed: quit.
+    caf::reacts_to<release_atom>>;
+
+/// OUTBOX RELAY: one per node; claims due outbox rows and hands them to the order engine.
+using outbox_relay_actor = caf::typed_actor<
+    /// Internal: the poll timer of this generation fired.
+    caf::reacts_to<tick_atom, uint64_t>,
+    /// Poll now (after a create, say); answers the rows handed over.
+    caf::replies_to<claim_atom>::with<int32_t>>;
 
 } // namespace bedbank

@@ -23,6 +23,11 @@ public:
   static constexpr const char* journal_name = "journal";
   static constexpr const char* traces_name = "trace_reader";
   static constexpr const char* cache_name = "price_cache";
+  static constexpr const char* orders_name = "order_engine";
+  static constexpr const char* relay_name = "outbox_relay";
+  static constexpr const char* mock_ledger_name = "mock_ledger";
+  /// Order stores are registered as "order_store:<i>", i in [0, orders.store_connections).
+  static std::string order_store_name(int i) { return "order_store:" + std::to_string(i); }
   /// Supplier connections are registered as "supplier:<code>".
   static std::string supplier_name(const std::string& code) { return "supplier:" + code; }
 
@@ -49,6 +54,9 @@ public:
   journal_actor journal() const { return get<journal_actor>(journal_name); }
   trace_reader_actor traces() const { return get<trace_reader_actor>(traces_name); }
   price_cache_actor cache() const { return get<price_cache_actor>(cache_name); }
+  order_engine_actor orders() const { return get<order_engine_actor>(orders_name); }
+  outbox_relay_actor relay() const { return get<outbox_relay_actor>(relay_name); }
+  mock_ledger_actor mock_ledger() const { return get<mock_ledger_actor>(mock_ledger_name); }
   supplier_conn_actor supplier(const std::string& code) const {
     return get<supplier_conn_actor>(supplier_name(code));
   }

@@ -56,6 +56,31 @@ trace_reader_actor spawn_trace_reader(caf::actor_system& sys, const std::string&
 /// A detached actor in front of Redis for the price cache.
 price_cache_actor spawn_price_cache(caf::actor_system& sys, const config::redis_config& cfg);
 
+/// A detached actor keeping the mock suppliers' bookings in PostgreSQL at `conninfo`.
+mock_ledger_actor spawn_mock_ledger(caf::actor_system& sys, const std::string& conninfo);
+
+/// A detached actor running order_store calls on its own connection to `conninfo`.
+order_store_actor spawn_order_store(caf::actor_system& sys, const std::string& conninfo);
+
+/// The order store serving `order_id` (the same one for an order every time); null when the
+/// node has none registered.
+order_store_actor order_store_for(const directory& actors, const std::string& order_id);
+
+/// The order engine of the node (order and hold actors are its children).
+order_engine_actor spawn_order_engine(caf::actor_system& sys, std::shared_ptr<const node_env> env);
+
+/// One order actor for `order_id`; it loads the order on its first message. `engine` is told
+/// when it is idle and when the order's hold is no longer needed.
+order_actor spawn_order(caf::actor_system& sys, std::shared_ptr<const node_env> env,
+                        std::string order_id, order_engine_actor engine);
+
+/// One hold actor; it reports the hold's expiry (or lost inventory) to `engine`.
+hold_actor spawn_hold(caf::actor_system& sys, std::shared_ptr<const node_env> env, hold_info hold,
+                      order_engine_actor engine);
+
+/// The outbox relay of the node; it hands claimed rows to the order engine in the directory.
+outbox_relay_actor spawn_outbox_relay(caf::actor_system& sys, std::shared_ptr<const node_env> env);
+
 /// Sends a span to the node's journal (if it is up); never blocks, never fails.
 void record_span(const node_env& env, span_record span);
 

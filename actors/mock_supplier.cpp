@@ -159,7 +159,7 @@ mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::strin
       [=](cancel_booking_atom, const cancel_request&) -> caf::result<booking_detail> {
         return unsupported(self->state.code, "CancelBooking");
       },
-      [=](get_booking_atom, const std::string&) -> caf::result<booking_detail> {
+      [=](get_booking_atom, const booking_query&) -> caf::result<booking_detail> {
         return unsupported(self->state.code, "GetBooking");
       },
       [=](check_avail_atom, const avail_request&) -> caf::result<avail_reply> {

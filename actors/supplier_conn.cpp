@@ -233,8 +233,13 @@ caf::result<Reply> guarded_call(conn_pointer self, Atom atom, Request req,
               } else if (kind == failure_kind::error) {
                 ++st.errors;
                 auto msg = message_of(err);
-                out =
-                    make_error(ec::supplier_error, msg.empty() ? self->system().render(err) : msg);
+                if (msg.empty())
+                  msg = self->system().render(err);
+                // A lost connection stays distinguishable from an answered error: a
+                // booking whose connection broke may have been made.
+                out = make_error(code_of(err) == ec::supplier_unavailable ? ec::supplier_unavailable
+                                                                           : ec::supplier_error,
+                                 msg);
               } else {
                 out = err;
               }
@@ -317,9 +322,11 @@ supplier_conn_actor::behavior_type supplier_conn(conn_pointer self,
                                               return nlohmann::json{{"status", d.status}};
                                             });
       },
-      [=](get_booking_atom a, const std::string& key) {
-        return guarded_call<booking_detail>(self, a, key, self->state.call_timeout,
-                                            {trace_context{}, "supplier_get_booking", ""},
+      [=](get_booking_atom a, const booking_query& q) {
+        return guarded_call<booking_detail>(
+            self, a, q, self->state.call_timeout,
+            {q.trace, "supplier_get_booking",
+             nlohmann::json{{"idempotency_key", q.idempotency_key}}.dump()},
                                             [](const booking_detail& d) {
                                               return nlohmann::json{{"found", d.found}};
                                             });

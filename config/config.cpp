@@ -54,6 +54,10 @@ constexpr size_t k_max_rate_decimals = 6;
 constexpr size_t k_max_rate_whole_digits = 6;
 constexpr milliseconds k_max_interval = 24h;
 constexpr int64_t k_max_rate_limit = 1'000'000'000;
+constexpr int64_t k_max_tolerance_bps = 10'000;
+constexpr int64_t k_max_relay_batch = 10'000;
+constexpr int64_t k_max_store_connections = 64;
+constexpr int64_t k_max_booking_attempts = 100;
 constexpr int64_t k_max_trace_buffer = 10'000'000;
 constexpr milliseconds k_max_flush_interval = 1min;
 constexpr int64_t k_max_hot_days = 3650;
@@ -865,10 +869,24 @@ void read_inventory(const raw_node* node, inventory_config& c) {
 
 void read_risk(const raw_node* node, risk_config& c) {
   map_reader r(node, "risk",
-               {"credit_check_enabled", "price_check_enabled", "rate_limit_per_minute"});
+               {"credit_check_enabled", "price_check_enabled", "rate_limit_per_minute",
+                "price_tolerance_bps"});
   read_bool(r, "credit_check_enabled", c.credit_check_enabled);
   read_bool(r, "price_check_enabled", c.price_check_enabled);
   read_int(r, "rate_limit_per_minute", c.rate_limit_per_minute, 1, k_max_rate_limit);
+  read_int(r, "price_tolerance_bps", c.price_tolerance_bps, 0, k_max_tolerance_bps);
+}
+
+void read_orders(const raw_node* node, orders_config& c) {
+  map_reader r(node, "orders",
+               {"relay_interval", "relay_batch", "lease", "idle_timeout", "create_wait",
+                "store_connections"});
+  read_duration(r, "relay_interval", c.relay_interval, k_min_timeout, k_max_interval);
+  read_int(r, "relay_batch", c.relay_batch, 1, k_max_relay_batch);
+  read_duration(r, "lease", c.lease, k_min_timeout, k_max_interval);
+  read_duration(r, "idle_timeout", c.idle_timeout, k_min_timeout, k_max_interval);
+  read_duration(r, "create_wait", c.create_wait, 0ms, k_max_call_timeout);
+  read_int(r, "store_connections", c.store_connections, 1, k_max_store_connections);
 }
 
 void read_log(const raw_node* node, log_config& c) {
@@ -984,7 +1002,7 @@ void read_latency(const map_reader& parent, latency_profile& l) {
 void read_mock(const map_reader& parent, mock_profile& m) {
   map_reader r(parent.find("mock"), parent.path_of("mock"),
                {"latency", "error_rate", "timeout_rate", "sold_out_rate", "price_drift", "seed",
-                "coverage_percent"});
+                "coverage_percent", "scenario", "slow_booking"});
   read_latency(r, m.latency);
   read_rate(r, "error_rate", m.error_rate);
   read_rate(r, "timeout_rate", m.timeout_rate);
@@ -992,6 +1010,10 @@ void read_mock(const map_reader& parent, mock_profile& m) {
   read_rate(r, "price_drift", m.price_drift);
   read_seed(r, "seed", m.seed);
   read_int(r, "coverage_percent", m.coverage_percent, 0, k_max_percent);
+  read_choice(r, "scenario", m.scenario,
+              {"ok", "price_changed", "sold_out", "booking_error", "slow_booking", "answer_lost",
+               "cancel_refused"});
+  read_duration(r, "slow_booking", m.slow_booking, 0ms, k_max_mock_latency);
   if (m.error_rate + m.timeout_rate > 1.0)
     refuse(r.path_of("timeout_rate"),
            "error_rate + timeout_rate must not exceed 1" + r.line_of("timeout_rate"));
@@ -1003,7 +1025,7 @@ supplier_config read_supplier(const raw_entry& entry, int default_max_concurrent
     refuse(path, "supplier code must match [a-z][a-z0-9_]{1,31}" + at_line(entry.value));
   map_reader r(&entry.value, path,
                {"enabled", "name", "protocol", "api_key", "api_secret", "endpoint", "timeout",
-                "priority", "max_concurrent", "breaker", "mock"});
+                "priority", "max_concurrent", "breaker", "booking", "mock"});
   supplier_config s;
   s.code = entry.key;
   s.name = entry.key;
@@ -1020,6 +1042,11 @@ supplier_config read_supplier(const raw_entry& entry, int default_max_concurrent
   read_int(r, "priority", s.priority, -k_max_priority, k_max_priority);
   read_int(r, "max_concurrent", s.max_concurrent, 1, k_max_concurrency);
   read_breaker(r, s.breaker);
+  {
+    map_reader b(r.find("booking"), r.path_of("booking"), {"max_attempts", "backoff"});
+    read_int(b, "max_attempts", s.booking.max_attempts, 1, k_max_booking_attempts);
+    read_duration(b, "backoff", s.booking.backoff, k_min_timeout, k_max_interval);
+  }
   const raw_node* mock = r.find("mock");
   if (mock != nullptr) {
     s.mock.emplace();
@@ -1146,7 +1173,7 @@ bedbank_config validate(const raw_node& root) {
     refuse("", "the configuration must be a map of sections, got " + describe(root));
   map_reader top(&root, "",
                  {"server", "database", "redis", "clickhouse", "pricing", "inventory", "risk",
-                  "log", "trace", "cluster", "suppliers", "agents"});
+                  "orders", "log", "trace", "cluster", "suppliers", "agents"});
   bedbank_config cfg;
   read_server(top.find("server"), cfg.server);
   read_database(top.find("database"), cfg.database);
@@ -1155,6 +1182,7 @@ bedbank_config validate(const raw_node& root) {
   read_pricing(top.find("pricing"), cfg.pricing);
   read_inventory(top.find("inventory"), cfg.inventory);
   read_risk(top.find("risk"), cfg.risk);
+  read_orders(top.find("orders"), cfg.orders);
   read_log(top.find("log"), cfg.log);
   read_trace(top.find("trace"), cfg.trace);
   read_cluster(top.find("cluster"), cfg.server, cfg.cluster);
@@ -1256,6 +1284,14 @@ config_result load_config(const std::string& path, const std::vector<std::string
   if (in.bad())
     return config_error{"", "cannot read " + path + ": " + std::strerror(errno)};
   return parse_named(text.str(), overrides, path);
+}
+
+bool is_mock_scenario(std::string_view name) {
+  for (std::string_view s : {"ok", "price_changed", "sold_out", "booking_error", "slow_booking",
+                             "answer_lost", "cancel_refused"})
+    if (s == name)
+      return true;
+  return false;
 }
 
 } // namespace bedbank::config

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -90,6 +91,17 @@ struct risk_config {
   bool credit_check_enabled = true;
   bool price_check_enabled = true;
   int rate_limit_per_minute = 60;
+  int32_t price_tolerance_bps = 100; ///< trial: a price move within this (1/100 %) is no change
+};
+
+/// `orders:` — the order engine and the outbox relay.
+struct orders_config {
+  milliseconds relay_interval{5000}; ///< how often the outbox relay looks for due rows
+  int relay_batch = 100;             ///< rows claimed per look
+  milliseconds lease{10000};         ///< a claimed row is due again after call timeout + this
+  milliseconds idle_timeout{60000};  ///< an order actor idle this long passivates
+  milliseconds create_wait{10000};   ///< POST /api/orders waits this long for the booking
+  int store_connections = 4;         ///< PostgreSQL connections of the order stores
 };
 
 /// `log:`
@@ -129,6 +141,13 @@ struct latency_profile {
   double sigma = 0.5;      ///< for lognormal
 };
 
+/// Mock supplier test scenarios (config `mock.scenario`, or the development `Test` header):
+/// ok; price_changed (re-check and booking see a price 10 % higher); sold_out (nothing left);
+/// booking_error (CreateBooking answers an error, nothing booked); slow_booking (CreateBooking
+/// answers after mock.slow_booking); answer_lost (CreateBooking books, but the answer never
+/// arrives); cancel_refused (CancelBooking refuses).
+bool is_mock_scenario(std::string_view name);
+
 /// `suppliers.<code>.mock:` — how a simulated supplier behaves.
 struct mock_profile {
   latency_profile latency;
@@ -138,6 +157,14 @@ struct mock_profile {
   double price_drift = 0.0;   ///< 0..1, largest relative price change on a re-check
   uint64_t seed = 1;          ///< rate generator seed
   int coverage_percent = 75;  ///< share of the catalog this supplier sells
+  std::string scenario = "ok"; ///< one of mock_scenarios
+  milliseconds slow_booking{2000}; ///< answer delay of the slow_booking scenario
+};
+
+/// `suppliers.<code>.booking:` — the outbox relay's retry policy for this supplier's bookings.
+struct booking_policy {
+  int max_attempts = 5;       ///< CreateBooking / CancelBooking calls before giving up
+  milliseconds backoff{60000}; ///< first retry delay (the seed retries every minute), doubling
 };
 
 /// `suppliers.<code>.breaker:`
@@ -160,6 +187,7 @@ struct supplier_config {
   int priority = 0;           ///< higher first when prices tie
   int max_concurrent = 10;    ///< bulkhead (defaults to pricing.max_concurrent)
   breaker_config breaker;
+  booking_policy booking;
   std::optional<mock_profile> mock; ///< present for simulated suppliers
 };
 
@@ -182,6 +210,7 @@ struct bedbank_config {
   pricing_config pricing;
   inventory_config inventory;
   risk_config risk;
+  orders_config orders;
   log_config log;
   trace_config trace;
   cluster_config cluster;

@@ -144,6 +144,8 @@ struct booking_request {
   int64_t expected_net_minor = 0;
   std::string currency;
   std::string holder_name;
+  /// Mock suppliers only: the test scenario to play (empty: the configured one).
+  std::string scenario;
   trace_context trace;
 };
 
@@ -151,12 +153,12 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, booking_request& x) {
   return f(caf::meta::type_name("booking_request"), x.idempotency_key, x.hotel_code, x.room_code,
            x.board, x.check_in, x.check_out, x.rooms, x.expected_net_minor, x.currency,
-           x.holder_name, x.trace);
+           x.holder_name, x.scenario, x.trace);
 }
 
 /// The supplier's booking as it knows it (CreateBooking / GetBooking answer).
 struct booking_detail {
-  bool found = false;
+  bool found = false; ///< GetBooking: whether the supplier has a booking under the key
   std::string supplier_ref;
   std::string idempotency_key;
   std::string status; ///< confirmed | cancelled
@@ -174,12 +176,25 @@ typename Inspector::result_type inspect(Inspector& f, booking_detail& x) {
 struct cancel_request {
   std::string supplier_ref;
   std::string idempotency_key;
+  std::string scenario; ///< mock suppliers only (empty: the configured one)
   trace_context trace;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_request& x) {
-  return f(caf::meta::type_name("cancel_request"), x.supplier_ref, x.idempotency_key, x.trace);
+  return f(caf::meta::type_name("cancel_request"), x.supplier_ref, x.idempotency_key,
+           x.scenario, x.trace);
+}
+
+/// GetBooking: what the supplier holds under the platform's idempotency key (the order id).
+struct booking_query {
+  std::string idempotency_key;
+  std::string scenario; ///< mock suppliers only (empty: the configured one)
+  trace_context trace;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, booking_query& x) {
+  return f(caf::meta::type_name("booking_query"), x.idempotency_key, x.scenario, x.trace);
 }
 
 /// CheckAvailability: re-check one rate before booking.
@@ -190,22 +205,28 @@ struct avail_request {
   int32_t check_in = 0;
   int32_t check_out = 0;
   std::vector<domain::room_occupancy> rooms;
+  std::string scenario; ///< mock suppliers only (empty: the configured one)
   trace_context trace;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, avail_request& x) {
   return f(caf::meta::type_name("avail_request"), x.hotel_code, x.room_code, x.board, x.check_in,
-           x.check_out, x.rooms, x.trace);
+           x.check_out, x.rooms, x.scenario, x.trace);
 }
 
+/// The rate as the supplier sells it now; `available` false when it is sold out.
 struct avail_reply {
   bool available = false;
   int64_t net_minor = 0;
   std::string currency;
+  std::string room_name;
+  bool refundable = true;
+  std::vector<domain::cancellation_policy> policies; ///< penalties in the supplier's currency
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, avail_reply& x) {
-  return f(caf::meta::type_name("avail_reply"), x.available, x.net_minor, x.currency);
+  return f(caf::meta::type_name("avail_reply"), x.available, x.net_minor, x.currency, x.room_name,
+           x.refundable, x.policies);
 }
 
 /// What an operator sees of one supplier connection (GET /admin/suppliers).
@@ -344,6 +365,296 @@ typename Inspector::result_type inspect(Inspector& f, dependency_health& x) {
   return f(caf::meta::type_name("dependency_health"), x.name, x.ok, x.latency_us, x.message);
 }
 
+// -- orders ------------------------------------------------------------------------
+
+/// One status change of an order (order_events), as GET /api/orders/{id} shows it.
+struct order_history_entry {
+  std::string from_status; ///< empty for the creation
+  std::string to_status;
+  std::string event;  ///< domain::order_event name, or "created"
+  std::string reason; ///< why, in snake_case (hold_expired, sold_out, ...), may be empty
+  int64_t at_us = 0;
+  std::string trace_id;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_history_entry& x) {
+  return f(caf::meta::type_name("order_history_entry"), x.from_status, x.to_status, x.event,
+           x.reason, x.at_us, x.trace_id);
+}
+
+/// An order as PostgreSQL holds it (`orders` row plus its history). Money in minor units:
+/// `price` is what the agent pays (markup included, in the agent's currency), `net` what the
+/// platform pays the supplier, `credit` what is reserved or captured on the agent's credit line
+/// (in the line's currency).
+struct order_record {
+  std::string order_id;
+  std::string agent_id;
+  std::string client_reference;
+  std::string status;        ///< domain::order_status name
+  std::string status_reason; ///< snake_case, may be empty
+  std::string supplier;
+  std::string supplier_ref; ///< the supplier's booking reference once confirmed
+  std::string hotel_id;     ///< platform hotel id
+  std::string hotel_code;   ///< the supplier's hotel code
+  std::string room_code;
+  std::string room_name;
+  std::string board;
+  int32_t check_in = 0; ///< domain::day
+  int32_t check_out = 0;
+  std::vector<domain::room_occupancy> rooms;
+  std::string guests_json;  ///< the agent's rooms with guest names, JSON array text
+  std::string contact_json; ///< JSON object text, may be empty
+  int64_t price_minor = 0;
+  std::string currency;
+  int64_t net_minor = 0;
+  std::string net_currency;
+  int64_t credit_minor = 0; ///< 0 when no credit was reserved (credit checks off)
+  std::string credit_currency;
+  bool refundable = true;
+  std::vector<domain::cancellation_policy> policies; ///< penalties in `currency`
+  bool hold_only = false;
+  int64_t hold_expires_us = 0; ///< the inventory hold's expiry (0: no hold)
+  int64_t penalty_minor = 0;   ///< set when cancelled
+  int64_t refund_minor = 0;    ///< set when cancelled
+  std::string scenario;        ///< mock test scenario chosen at trial/create (development)
+  int32_t version = 0;         ///< optimistic lock; +1 per change
+  int64_t created_us = 0;
+  int64_t updated_us = 0;
+  std::string trace_id; ///< the trace that created it (background work continues it)
+  std::vector<std::string> trace_ids;
+  std::vector<order_history_entry> history;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_record& x) {
+  return f(caf::meta::type_name("order_record"), x.order_id, x.agent_id, x.client_reference,
+           x.status, x.status_reason, x.supplier, x.supplier_ref, x.hotel_id, x.hotel_code,
+           x.room_code, x.room_name, x.board, x.check_in, x.check_out, x.rooms, x.guests_json,
+           x.contact_json, x.price_minor, x.currency, x.net_minor, x.net_currency, x.credit_minor,
+           x.credit_currency, x.refundable, x.policies, x.hold_only, x.hold_expires_us,
+           x.penalty_minor, x.refund_minor, x.scenario, x.version, x.created_us, x.updated_us,
+           x.trace_id, x.trace_ids, x.history);
+}
+
+/// A re-checked rate, kept (in Redis, for inventory.hold_ttl) until an order is made from it.
+/// The order id is chosen here so the trial's spans already belong to the order.
+struct trial_record {
+  std::string trial_id;
+  std::string order_id;
+  std::string agent_id;
+  std::string status; ///< available | price_changed | sold_out
+  std::string supplier;
+  std::string hotel_id;
+  std::string hotel_code;
+  std::string room_code;
+  std::string room_name;
+  std::string board;
+  int32_t check_in = 0;
+  int32_t check_out = 0;
+  std::vector<domain::room_occupancy> rooms;
+  std::string guests_json;
+  int64_t price_minor = 0; ///< markup included, in `currency` (the expected price's)
+  std::string currency;
+  int64_t net_minor = 0;
+  std::string net_currency;
+  bool refundable = true;
+  std::vector<domain::cancellation_policy> policies; ///< penalties in `currency`
+  std::string scenario;
+  int64_t expires_us = 0;
+  std::string trace_id;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trial_record& x) {
+  return f(caf::meta::type_name("trial_record"), x.trial_id, x.order_id, x.agent_id, x.status,
+           x.supplier, x.hotel_id, x.hotel_code, x.room_code, x.room_name, x.board, x.check_in,
+           x.check_out, x.rooms, x.guests_json, x.price_minor, x.currency, x.net_minor,
+           x.net_currency, x.refundable, x.policies, x.scenario, x.expires_us, x.trace_id);
+}
+
+/// POST /api/orders/trial as the gateway hands it to the order engine.
+struct trial_request {
+  std::string agent_id;
+  std::string supplier;
+  std::string hotel_id;
+  std::string hotel_code;
+  std::string room_code;
+  std::string board;
+  int32_t check_in = 0;
+  int32_t check_out = 0;
+  std::vector<domain::room_occupancy> rooms;
+  std::string guests_json;
+  int64_t expected_minor = 0; ///< the price the agent saw (markup included)
+  std::string currency;       ///< of expected_minor; the order's price currency
+  std::string scenario;       ///< development `Test` header, may be empty
+  trace_context trace;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trial_request& x) {
+  return f(caf::meta::type_name("trial_request"), x.agent_id, x.supplier, x.hotel_id,
+           x.hotel_code, x.room_code, x.board, x.check_in, x.check_out, x.rooms, x.guests_json,
+           x.expected_minor, x.currency, x.scenario, x.trace);
+}
+
+/// POST /api/orders as the gateway hands it to the order engine.
+struct create_request {
+  std::string agent_id;
+  std::string trial_id;
+  std::string client_reference;
+  bool hold_only = false;
+  std::string contact_json;
+  std::string scenario; ///< development `Test` header, may be empty (then the trial's)
+  trace_context trace;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, create_request& x) {
+  return f(caf::meta::type_name("create_request"), x.agent_id, x.trial_id, x.client_reference,
+           x.hold_only, x.contact_json, x.scenario, x.trace);
+}
+
+/// The order engine's answer to create, confirm, cancel and get: the order as it stands, and
+/// whether the call found it already done (create: Idempotent-Replay).
+struct order_reply {
+  order_record order;
+  bool replay = false;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_reply& x) {
+  return f(caf::meta::type_name("order_reply"), x.order, x.replay);
+}
+
+/// confirm / cancel / get of one order on behalf of an agent (empty agent_id: operator).
+struct order_command {
+  std::string order_id;
+  std::string agent_id;
+  std::string scenario; ///< development `Test` header, may be empty
+  trace_context trace;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_command& x) {
+  return f(caf::meta::type_name("order_command"), x.order_id, x.agent_id, x.scenario, x.trace);
+}
+
+/// GET /api/orders and /admin/orders filters; empty strings and zero instants filter nothing.
+struct order_filter {
+  std::string agent_id; ///< empty: every agent (admin)
+  std::string client_reference;
+  std::string status;
+  int64_t from_us = 0; ///< created at or after
+  int64_t to_us = 0;   ///< created before
+  int32_t limit = 100;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_filter& x) {
+  return f(caf::meta::type_name("order_filter"), x.agent_id, x.client_reference, x.status,
+           x.from_us, x.to_us, x.limit);
+}
+
+/// A due row of the outbox (the seed's local message table), claimed for one attempt.
+struct outbox_item {
+  int64_t id = 0;
+  std::string order_id;
+  std::string kind;     ///< book | cancel
+  int32_t attempts = 0; ///< supplier calls made so far for this row
+  int32_t max_attempts = 0;
+  std::string last_error;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbox_item& x) {
+  return f(caf::meta::type_name("outbox_item"), x.id, x.order_id, x.kind, x.attempts,
+           x.max_attempts, x.last_error);
+}
+
+/// An active inventory hold.
+struct hold_info {
+  std::string order_id;
+  std::string supplier;
+  int64_t expires_us = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, hold_info& x) {
+  return f(caf::meta::type_name("hold_info"), x.order_id, x.supplier, x.expires_us);
+}
+
+/// One agent's credit line as stored (minor units of `currency`).
+struct credit_state {
+  std::string agent_id;
+  std::string currency;
+  int64_t limit_minor = 0;
+  int64_t reserved_minor = 0;
+  int64_t captured_minor = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, credit_state& x) {
+  return f(caf::meta::type_name("credit_state"), x.agent_id, x.currency, x.limit_minor,
+           x.reserved_minor, x.captured_minor);
+}
+
+/// One persisted order transition and everything that must commit with it. The store
+/// applies it only if the order is still at `version` and in `from_status`.
+struct order_change {
+  std::string order_id;
+  int32_t version = 0;
+  std::string from_status;
+  std::string to_status; ///< equal to from_status for a change without a transition
+  std::string event;
+  std::string reason;
+  std::string trace_id;
+  int64_t at_us = 0;
+  std::string supplier_ref;  ///< set on the order when not empty
+  int64_t penalty_minor = -1; ///< set when >= 0
+  int64_t refund_minor = -1;  ///< set when >= 0
+  // Credit movements on the agent's line (credit currency); each writes a credit_ledger row.
+  int64_t credit_capture = 0; ///< reserved -> captured
+  int64_t credit_release = 0; ///< reserved -> available
+  int64_t credit_refund = 0;  ///< captured -> available
+  std::string hold_status;    ///< "" unchanged | converted | released | expired
+  // Outbox: finish the pending row of a kind, and/or add a new pending row.
+  std::string outbox_done_kind; ///< mark the order's pending rows of this kind done
+  std::string outbox_add_kind;  ///< "" none | book | cancel
+  int32_t outbox_add_attempts = 0;
+  int32_t outbox_add_max_attempts = 0;
+  int64_t outbox_add_due_us = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_change& x) {
+  return f(caf::meta::type_name("order_change"), x.order_id, x.version, x.from_status,
+           x.to_status, x.event, x.reason, x.trace_id, x.at_us, x.supplier_ref, x.penalty_minor,
+           x.refund_minor, x.credit_capture, x.credit_release, x.credit_refund, x.hold_status,
+           x.outbox_done_kind, x.outbox_add_kind, x.outbox_add_attempts,
+           x.outbox_add_max_attempts, x.outbox_add_due_us);
+}
+
+/// Re-arms an order's pending outbox row of `kind` without a status change (an attempt
+/// begun, or failed and to be retried).
+struct outbox_schedule {
+  std::string order_id;
+  std::string kind;
+  int32_t attempts = 0;
+  int64_t due_us = 0;
+  std::string last_error;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, outbox_schedule& x) {
+  return f(caf::meta::type_name("outbox_schedule"), x.order_id, x.kind, x.attempts, x.due_us,
+           x.last_error);
+}
+
+/// A new order as the create transaction writes it: the order (status held or booking,
+/// version 1) with its hold, credit reservation and, unless held, its first `book` outbox row
+/// (attempts 1, due at `outbox_due_us`, the lease of the immediate attempt).
+struct new_order {
+  order_record order;
+  int32_t max_attempts = 0;
+  int64_t outbox_due_us = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, new_order& x) {
+  return f(caf::meta::type_name("new_order"), x.order, x.max_attempts, x.outbox_due_us);
+}
+
 } // namespace bedbank
 
 // -- type IDs -----------------------------------------------------------------------
@@ -376,4 +687,22 @@ CAF_ADD_TYPE_ID(bedbank, (bedbank::cache_value))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_query))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::dependency_health))
 CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::dependency_health>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::booking_query))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::order_history_entry))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::order_record))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::order_record>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trial_record))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trial_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::create_request))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::order_reply))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::order_command))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::order_filter))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::outbox_item))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::outbox_item>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::hold_info))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::hold_info>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::credit_state))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::order_change))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::outbox_schedule))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::new_order))
 CAF_END_TYPE_ID_BLOCK(bedbank)

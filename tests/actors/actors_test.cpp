@@ -63,7 +63,7 @@ supplier_actor::behavior_type scripted_adapter(supplier_actor::pointer self,
       [=](cancel_booking_atom, const cancel_request&) -> caf::result<booking_detail> {
         return make_error(ec::unsupported, "");
       },
-      [=](get_booking_atom, const std::string&) -> caf::result<booking_detail> {
+      [=](get_booking_atom, const booking_query&) -> caf::result<booking_detail> {
         return make_error(ec::unsupported, "");
       },
       [=](check_avail_atom, const avail_request&) -> caf::result<avail_reply> {
