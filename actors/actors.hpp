@@ -193,8 +193,9 @@ using order_engine_actor = caf::typed_actor<
     caf::reacts_to<expire_atom, std::string, std::string>,
     /// From an order actor: the hold of an order is no longer needed (order id).
     caf::reacts_to<release_atom, std::string>,
-    /// From an order actor: idle, having handled this many forwarded messages.
-    caf::reacts_to<passivate_atom, std::string, uint64_t>,
+    /// From an order actor: idle, having handled this many forwarded messages; true: nothing
+    /// is on its way to it any more, it may quit (the next message rebuilds the order).
+    caf::replies_to<passivate_atom, std::string, uint64_t>::with<bool>,
     /// Internal: the sweep timer of this generation fired.
     caf::reacts_to<tick_atom, uint64_t>>;
 

@@ -62,9 +62,9 @@ mock_ledger_actor spawn_mock_ledger(caf::actor_system& sys, const std::string& c
 /// A detached actor running order_store calls on its own connection to `conninfo`.
 order_store_actor spawn_order_store(caf::actor_system& sys, const std::string& conninfo);
 
-/// The order store serving `order_id` (the same one for an order every time); null when the
-/// node has none registered.
-order_store_actor order_store_for(const directory& actors, const std::string& order_id);
+/// The order store serving `key` (an order id: the same store for an order every time, so
+/// its calls stay in order); null when the node has none registered.
+order_store_actor order_store_for(const node_env& env, const std::string& key);
 
 /// The order engine of the node (order and hold actors are its children).
 order_engine_actor spawn_order_engine(caf::actor_system& sys, std::shared_ptr<const node_env> env);

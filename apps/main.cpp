@@ -1,4 +1,5 @@
 // bedbank — the command line: serve, migrate, trace, --help.
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdlib>
@@ -17,7 +18,9 @@
 #include "gateway/server.hpp"
 #include "log/log.hpp"
 #include "persistence/migrations.hpp"
+#include "persistence/order_store.hpp"
 #include "persistence/span_store.hpp"
+#include "protocols/errors.hpp"
 #include "protocols/registry.hpp"
 
 namespace {
@@ -159,6 +162,19 @@ int run_trace(const options& o) {
   return 0;
 }
 
+/// Writes the configured agents' credit lines (limits) to PostgreSQL; reserved and captured
+/// sums stay as they are. A database that cannot be reached now is only logged: orders fail
+/// cleanly until it is back, and the next start writes the lines.
+void sync_credit_lines(const bedbank::config::bedbank_config& cfg, const std::string& conninfo) {
+  using namespace bedbank;
+  std::vector<persistence::credit_limit> lines;
+  for (const auto& a : cfg.agents)
+    lines.push_back({a.id, a.name, cfg.pricing.default_currency, a.credit_limit_minor});
+  persistence::order_store store{conninfo};
+  if (auto err = store.sync_agents(lines))
+    log::error("main", "could not write the agents' credit lines: " + message_of(err));
+}
+
 int run_serve(const options& o) {
   using namespace bedbank;
   auto cfg = std::make_shared<const config::bedbank_config>(load(o));
@@ -192,6 +208,7 @@ int run_serve(const options& o) {
 
   std::vector<child_spec> children;
   auto conninfo = cfg->database.conninfo();
+  sync_credit_lines(*cfg, conninfo);
   children.push_back({span_writer_name, [conninfo](caf::actor_system& s) {
                         return caf::actor_cast<caf::strong_actor_ptr>(
                             spawn_span_writer(s, conninfo));
@@ -207,6 +224,18 @@ int run_serve(const options& o) {
                         return caf::actor_cast<caf::strong_actor_ptr>(
                             spawn_price_cache(s, cfg->redis));
                       }});
+  bool any_mock = std::any_of(cfg->suppliers.begin(), cfg->suppliers.end(),
+                              [](const config::supplier_config& sc) { return sc.mock.has_value(); });
+  if (any_mock)
+    children.push_back({directory::mock_ledger_name, [conninfo](caf::actor_system& s) {
+                          return caf::actor_cast<caf::strong_actor_ptr>(
+                              spawn_mock_ledger(s, conninfo));
+                        }});
+  for (int i = 0; i < cfg->orders.store_connections; ++i)
+    children.push_back({directory::order_store_name(i), [conninfo](caf::actor_system& s) {
+                          return caf::actor_cast<caf::strong_actor_ptr>(
+                              spawn_order_store(s, conninfo));
+                        }});
   for (const auto& sc : cfg->suppliers) {
     if (!sc.enabled)
       continue;
@@ -220,6 +249,12 @@ int run_serve(const options& o) {
   }
   children.push_back({directory::engine_name, [cenv](caf::actor_system& s) {
                         return caf::actor_cast<caf::strong_actor_ptr>(spawn_query_engine(s, cenv));
+                      }});
+  children.push_back({directory::orders_name, [cenv](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_order_engine(s, cenv));
+                      }});
+  children.push_back({directory::relay_name, [cenv](caf::actor_system& s) {
+                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_outbox_relay(s, cenv));
                       }});
   auto supervisor = spawn_node_supervisor(sys, env->actors, std::move(children), {});
 

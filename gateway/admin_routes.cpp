@@ -192,6 +192,12 @@ void router::route_admin(const std::shared_ptr<exchange>& x) {
     }
     return trace(x, id, std::string{});
   }
+  if (path == "/admin/orders") {
+    x->rt = route::admin_orders;
+    if (method != "GET")
+      return method_not_allowed(*x, "GET");
+    return list_orders(x, std::string{});
+  }
   fail(*x, ec::not_found, "no such endpoint: " + path);
 }
 

@@ -124,6 +124,8 @@ void http_session::on_read(beast::error_code ec, std::size_t) {
     req.content_type = std::string{it->value()};
   if (auto it = msg.find("traceparent"); it != msg.end())
     req.traceparent = std::string{it->value()};
+  if (auto it = msg.find("Test"); it != msg.end())
+    req.test_scenario = std::string{it->value()};
   version_ = msg.version() == 10 ? 10 : 11;
   keep_alive_ = !req.read_error && msg.keep_alive();
   linger_ = req.read_error.has_value();

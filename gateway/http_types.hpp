@@ -25,6 +25,8 @@ struct http_request {
   std::string authorization;
   std::string content_type;
   std::string traceparent;
+  /// The `Test` header (mock supplier scenario, development only), when present.
+  std::optional<std::string> test_scenario;
   /// Set when the request could not be read whole (413, 431, 400): the
   /// router answers with this code and the connection is closed.
   std::optional<ec> read_error;

@@ -25,6 +25,14 @@ const char* to_string(route r) {
     return "/api/hotels";
   case route::traces:
     return "/api/traces";
+  case route::orders_trial:
+    return "/api/orders/trial";
+  case route::orders:
+    return "/api/orders";
+  case route::order:
+    return "/api/orders/{id}";
+  case route::admin_orders:
+    return "/admin/orders";
   case route::admin_health:
     return "/admin/health";
   case route::admin_suppliers:

@@ -22,6 +22,7 @@ namespace {
 
 constexpr std::string_view api_prefix = "/api/";
 constexpr std::string_view traces_prefix = "/api/traces/";
+constexpr std::string_view orders_prefix = "/api/orders/";
 constexpr std::string_view json_media_type = "application/json";
 /// Longest query parameter value the hotels route looks at.
 constexpr size_t max_param_chars = 256;
@@ -278,6 +279,12 @@ void router::route_agent(const std::shared_ptr<exchange>& x) {
     x->rt = route::hotels;
   else if (path.compare(0, traces_prefix.size(), traces_prefix) == 0)
     x->rt = route::traces;
+  else if (path == "/api/orders/trial")
+    x->rt = route::orders_trial;
+  else if (path == "/api/orders")
+    x->rt = route::orders;
+  else if (path.compare(0, orders_prefix.size(), orders_prefix) == 0)
+    x->rt = route::order;
   x->agent = authenticate(bearer_token(x->req.authorization));
   if (!x->agent) {
     fail(*x, ec::unauthorized, "missing or unknown API key (Authorization: Bearer <key>)");
@@ -314,6 +321,18 @@ void router::route_agent(const std::shared_ptr<exchange>& x) {
     }
     return trace(x, id, x->agent->id);
   }
+  case route::orders_trial:
+    if (x->req.method != "POST")
+      return method_not_allowed(*x, "POST");
+    return order_trial(x);
+  case route::orders:
+    if (x->req.method == "POST")
+      return create_order(x);
+    if (x->req.method == "GET")
+      return list_orders(x, x->agent->id);
+    return method_not_allowed(*x, "GET, POST");
+  case route::order:
+    return order_action(x);
   default:
     fail(*x, ec::not_found, "no such endpoint: " + path);
   }

@@ -74,6 +74,17 @@ private:
   void trace(const std::shared_ptr<exchange>& x, const std::string& trace_id,
              const std::string& agent_id);
   void record_span(const exchange& x, const http_response& res, int64_t now_us);
+
+  // order_routes.cpp
+  void order_trial(const std::shared_ptr<exchange>& x);
+  void create_order(const std::shared_ptr<exchange>& x);
+  /// GET /api/orders/{id}, POST …/confirm, POST …/cancel.
+  void order_action(const std::shared_ptr<exchange>& x);
+  /// GET /api/orders (agent_id set) and GET /admin/orders (agent_id empty).
+  void list_orders(const std::shared_ptr<exchange>& x, const std::string& agent_id);
+  /// The mock scenario of the `Test` header: empty when absent; answers 400 and returns
+  /// nothing when it is not allowed (production) or unknown.
+  std::optional<std::string> test_scenario(exchange& x);
   void serve_cached(const std::shared_ptr<exchange>& x, const domain::search_query& q,
                     const search_result& hit);
   /// Answers `x` with a search result; a cached result's fragment is rendered

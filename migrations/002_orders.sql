@@ -51,6 +51,7 @@ CREATE TABLE IF NOT EXISTS orders (
 );
 CREATE INDEX IF NOT EXISTS idx_orders_status ON orders(status, created_at);
 CREATE INDEX IF NOT EXISTS idx_orders_agent_created ON orders(agent_id, created_at);
+CREATE INDEX IF NOT EXISTS idx_orders_created ON orders(created_at);
 
 CREATE TABLE IF NOT EXISTS order_events (
   id BIGSERIAL PRIMARY KEY,

@@ -1,0 +1,486 @@
+// ORDER ENGINE: one per node. Runs trials (re-check at the supplier, price with the agent's
+// markup, keep the trial for inventory.hold_ttl), the create transaction, and routes every
+// other order message to the order's own actor — spawned on demand, linked (it dies with the
+// engine), forgotten when it passivates. It also owns the hold actors and runs the hold sweep,
+// which takes over every hold whose actor is gone (after a restart, say).
+#include <unordered_map>
+
+#include <caf/all.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/factories.hpp"
+#include "domain/credit.hpp"
+#include "domain/dates.hpp"
+#include "domain/ids.hpp"
+#include "domain/money.hpp"
+#include "protocols/agent_json.hpp"
+#include "protocols/errors.hpp"
+#include "protocols/order_json.hpp"
+
+namespace bedbank {
+
+namespace {
+
+using std::chrono::milliseconds;
+using json = nlohmann::json;
+
+constexpr milliseconds store_timeout{10000};
+constexpr milliseconds cache_timeout{2000};
+constexpr milliseconds supplier_grace{1000};
+/// Trials kept in memory besides Redis (a create usually reaches the node that ran the trial).
+constexpr size_t max_local_trials = 200000;
+/// Holds taken over per sweep.
+constexpr int32_t sweep_batch = 1000;
+
+struct order_entry {
+  order_actor actor;
+  uint64_t forwarded = 0; ///< messages sent to it; compared with its count when it passivates
+};
+
+struct engine_state {
+  static inline const char* name = "order_engine";
+  std::shared_ptr<const node_env> env;
+  std::unordered_map<std::string, order_entry> orders;
+  std::unordered_map<caf::actor_addr, std::string> order_of; ///< order actor → order id
+  std::unordered_map<std::string, hold_actor> holds;
+  std::unordered_map<caf::actor_addr, std::string> hold_of;
+  std::unordered_map<std::string, trial_record> trials;
+  uint64_t sweep_gen = 0;
+};
+
+using engine_pointer = order_engine_actor::stateful_pointer<engine_state>;
+
+std::string trial_cache_key(const std::string& id) { return "trial:" + id; }
+
+int32_t markup_of(const config::bedbank_config& cfg, const std::string& agent_id) {
+  for (const auto& a : cfg.agents)
+    if (a.id == agent_id)
+      return a.markup_bps >= 0 ? a.markup_bps : cfg.pricing.default_markup_bps;
+  return cfg.pricing.default_markup_bps;
+}
+
+/// The agent's price of `net_minor` (supplier currency) in `currency`, markup included.
+std::optional<int64_t> agent_price(const config::bedbank_config& cfg, int32_t markup_bps,
+                                   int64_t net_minor, const std::string& net_currency,
+                                   const std::string& currency) {
+  auto converted = agent_json::convert_amount(net_minor, net_currency, currency, cfg.pricing);
+  if (!converted)
+    return std::nullopt;
+  return domain::apply_markup(*converted, markup_bps);
+}
+
+/// The actor of `id`, spawned (and linked) when it is not running.
+order_entry& order_for(engine_pointer self, const std::string& id) {
+  auto& st = self->state;
+  auto i = st.orders.find(id);
+  if (i != st.orders.end())
+    return i->second;
+  auto a = spawn_order(self->system(), st.env, id, order_engine_actor{self});
+  self->link_to(a);
+  st.order_of.emplace(a.address(), id);
+  return st.orders.emplace(id, order_entry{std::move(a), 0}).first->second;
+}
+
+/// Starts the hold actor of `h` unless one is running.
+void ensure_hold(engine_pointer self, const hold_info& h) {
+  auto& st = self->state;
+  if (st.holds.count(h.order_id) != 0)
+    return;
+  auto a = spawn_hold(self->system(), st.env, h, order_engine_actor{self});
+  self->link_to(a);
+  st.hold_of.emplace(a.address(), h.order_id);
+  st.holds.emplace(h.order_id, std::move(a));
+}
+
+void engine_span(engine_pointer self, const trace_context& tr, const char* event,
+                 const std::string& order_id, int64_t started_us, const std::string& status,
+                 const std::string& error, json request, json response) {
+  auto& st = self->state;
+  if (tr.trace_id.empty())
+    return;
+  span_record s;
+  s.trace_id = tr.trace_id;
+  s.span_id = domain::new_span_id();
+  s.parent_span_id = tr.parent_span_id;
+  s.event_type = event;
+  s.service = "order_engine";
+  s.related_type = "order";
+  s.related_id = order_id;
+  s.request_data = request.dump();
+  s.response_data = response.dump();
+  s.started_us = started_us;
+  s.duration_us = domain::now_us() - started_us;
+  s.status = status;
+  s.error_detail = error;
+  s.agent_id = tr.agent_id;
+  s.node = st.env->node_id;
+  record_span(*st.env, std::move(s));
+}
+
+/// Remembers a trial here and in Redis (for inventory.hold_ttl).
+void keep_trial(engine_pointer self, const trial_record& t) {
+  auto& st = self->state;
+  if (st.trials.size() < max_local_trials)
+    st.trials[t.trial_id] = t;
+  if (auto cache = st.env->actors->cache())
+    self->send(cache, put_atom::value, trial_cache_key(t.trial_id), order_json::trial_to_cache(t),
+               static_cast<int64_t>(st.env->cfg->inventory.hold_ttl.count()));
+}
+
+/// The trial `id` of `agent` (here, else from Redis); `ec::not_found` when unknown or expired.
+void find_trial(engine_pointer self, const std::string& id, const std::string& agent,
+                std::function<void(caf::expected<trial_record>)> k) {
+  auto& st = self->state;
+  auto gone = [id] {
+    return make_error(ec::not_found, "trial " + id + " is unknown or has expired");
+  };
+  auto now = domain::now_us();
+  if (auto i = st.trials.find(id); i != st.trials.end()) {
+    if (i->second.agent_id != agent || i->second.expires_us <= now)
+      k(gone());
+    else
+      k(i->second);
+    return;
+  }
+  auto cache = st.env->actors->cache();
+  if (!cache) {
+    k(gone());
+    return;
+  }
+  self->request(cache, cache_timeout, get_atom::value, trial_cache_key(id))
+      .then(
+          [k, gone, agent, now](cache_value& v) {
+            auto t = v.found ? order_json::trial_from_cache(v.data) : std::nullopt;
+            if (!t || t->agent_id != agent || t->expires_us <= now)
+              k(gone());
+            else
+              k(std::move(*t));
+          },
+          [k](caf::error& e) {
+            k(make_error(ec::storage_unavailable, "the trial store (Redis) did not answer: " +
+                                                      message_of(e)));
+          });
+}
+
+/// Runs one hold sweep: every active hold of a held order without an actor gets one (an
+/// expired hold's actor fires at once).
+void sweep(engine_pointer self) {
+  auto& st = self->state;
+  auto now = domain::now_us();
+  for (auto i = st.trials.begin(); i != st.trials.end();)
+    i = i->second.expires_us <= now ? st.trials.erase(i) : std::next(i);
+  auto store = order_store_for(*st.env, "sweep");
+  if (!store)
+    return;
+  self->request(store, store_timeout, holds_atom::value, sweep_batch)
+      .then(
+          [self](std::vector<hold_info>& holds) {
+            for (const auto& h : holds)
+              ensure_hold(self, h);
+          },
+          [](caf::error&) {});
+}
+
+void arm_sweep(engine_pointer self) {
+  auto gen = ++self->state.sweep_gen;
+  self->delayed_send(self, self->state.env->cfg->inventory.cleanup_interval, tick_atom::value, gen);
+}
+
+order_engine_actor::behavior_type engine_behavior(engine_pointer self,
+                                                  std::shared_ptr<const node_env> env) {
+  self->state.env = std::move(env);
+  // Order and hold actors are linked: their exits arrive here as messages (they never take
+  // the engine down); anybody else's exit ends the engine and, through the links, them.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    auto& st = self->state;
+    if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
+      auto o = st.orders.find(i->second);
+      if (o != st.orders.end() && o->second.actor.address() == msg.source)
+        st.orders.erase(o);
+      st.order_of.erase(i);
+      return;
+    }
+    if (auto i = st.hold_of.find(msg.source); i != st.hold_of.end()) {
+      auto h = st.holds.find(i->second);
+      if (h != st.holds.end() && h->second.address() == msg.source)
+        st.holds.erase(h);
+      st.hold_of.erase(i);
+      return;
+    }
+    self->quit(msg.reason);
+  });
+  // Take over the holds left by a previous run at once, then every cleanup_interval.
+  sweep(self);
+  arm_sweep(self);
+  return {
+      [=](trial_atom, const trial_request& req) -> caf::result<trial_record> {
+        auto& st = self->state;
+        auto rp = self->make_response_promise<trial_record>();
+        auto conn = st.env->actors->supplier(req.supplier);
+        if (!conn) {
+          rp.deliver(make_error(ec::supplier_unavailable,
+                                "supplier '" + req.supplier + "' is not available"));
+          return rp;
+        }
+        const auto* sc = st.env->cfg->supplier(req.supplier);
+        auto timeout = (sc != nullptr ? sc->timeout : milliseconds{5000}) + supplier_grace;
+        avail_request ar{req.hotel_code, req.room_code, req.board, req.check_in,
+                         req.check_out,  req.rooms,     req.scenario, req.trace};
+        auto started = domain::now_us();
+        auto order_id = "ord_" + domain::new_span_id();
+        self->request(conn, timeout, check_avail_atom::value, ar)
+            .then(
+                [self, rp, req, started, order_id](avail_reply& av) mutable {
+                  auto& st = self->state;
+                  const auto& cfg = *st.env->cfg;
+                  trial_record t;
+                  t.trial_id = "tri_" + domain::new_trace_id();
+                  t.order_id = order_id;
+                  t.agent_id = req.agent_id;
+                  t.supplier = req.supplier;
+                  t.hotel_id = req.hotel_id;
+                  t.hotel_code = req.hotel_code;
+                  t.room_code = req.room_code;
+                  t.room_name = av.room_name;
+                  t.board = req.board;
+                  t.check_in = req.check_in;
+                  t.check_out = req.check_out;
+                  t.rooms = req.rooms;
+                  t.guests_json = req.guests_json;
+                  t.currency = req.currency;
+                  t.price_minor = req.expected_minor;
+                  t.net_minor = av.net_minor;
+                  t.net_currency = av.currency;
+                  t.refundable = av.refundable;
+                  t.scenario = req.scenario;
+                  t.expires_us = domain::now_us() + cfg.inventory.hold_ttl.count() * 1000;
+                  t.trace_id = req.trace.trace_id;
+                  auto markup = markup_of(cfg, req.agent_id);
+                  if (!av.available) {
+                    t.status = "sold_out";
+                  } else {
+                    auto price = agent_price(cfg, markup, av.net_minor, av.currency, req.currency);
+                    if (!price) {
+                      rp.deliver(make_error(ec::invalid_request,
+                                            "no exchange rate from " + av.currency + " to " +
+                                                req.currency));
+                      return;
+                    }
+                    t.price_minor = *price;
+                    for (const auto& p : av.policies) {
+                      auto pen = agent_price(cfg, markup, p.penalty_minor, av.currency,
+                                             req.currency);
+                      t.policies.push_back(
+                          {p.from_us, std::min(pen.value_or(*price), *price)});
+                    }
+                    bool same = !cfg.risk.price_check_enabled ||
+                                domain::check_price(req.expected_minor, *price,
+                                                    cfg.risk.price_tolerance_bps) ==
+                                    domain::price_check::available;
+                    t.status = same ? "available" : "price_changed";
+                  }
+                  keep_trial(self, t);
+                  engine_span(self, req.trace, "trial", t.order_id, started, "success", {},
+                              json{{"trial_id", t.trial_id},
+                                   {"supplier", t.supplier},
+                                   {"hotel_id", t.hotel_id},
+                                   {"room_code", t.room_code},
+                                   {"board", t.board},
+                                   {"expected", agent_json::encode_money(req.expected_minor,
+                                                                         req.currency)}},
+                              json{{"status", t.status},
+                                   {"price", agent_json::encode_money(t.price_minor, t.currency)},
+                                   {"net", agent_json::encode_money(t.net_minor,
+                                                                    t.net_currency)}});
+                  rp.deliver(std::move(t));
+                },
+                [self, rp, req, started, order_id](caf::error& err) mutable {
+                  engine_span(self, req.trace, "trial", order_id, started,
+                              code_of(err) == ec::supplier_timeout ? "timeout" : "error",
+                              to_string(code_of(err)), json{{"supplier", req.supplier}},
+                              json{{"message", message_of(err)}});
+                  rp.deliver(err);
+                });
+        return rp;
+      },
+      [=](create_atom, const create_request& req) -> caf::result<order_reply> {
+        auto rp = self->make_response_promise<order_reply>();
+        auto started = domain::now_us();
+        find_trial(self, req.trial_id, req.agent_id, [self, rp, req,
+                                                      started](caf::expected<trial_record> t) mutable {
+          auto& st = self->state;
+          const auto& cfg = *st.env->cfg;
+          if (!t) {
+            rp.deliver(t.error());
+            return;
+          }
+          if (t->status == "sold_out") {
+            rp.deliver(make_error(ec::sold_out, "the trial found the rate sold out"));
+            return;
+          }
+          if (t->status == "price_changed") {
+            rp.deliver(make_error(ec::price_changed,
+                                  "the price changed to " +
+                                      domain::format_amount(t->price_minor, t->currency) + " " +
+                                      t->currency + "; run a new trial with that price"));
+            return;
+          }
+          auto now = domain::now_us();
+          new_order n;
+          auto& o = n.order;
+          o.order_id = t->order_id;
+          o.agent_id = req.agent_id;
+          o.client_reference = req.client_reference;
+          o.status = req.hold_only ? "held" : "booking";
+          o.supplier = t->supplier;
+          o.hotel_id = t->hotel_id;
+          o.hotel_code = t->hotel_code;
+          o.room_code = t->room_code;
+          o.room_name = t->room_name;
+          o.board = t->board;
+          o.check_in = t->check_in;
+          o.check_out = t->check_out;
+          o.rooms = t->rooms;
+          o.guests_json = t->guests_json;
+          o.contact_json = req.contact_json;
+          o.price_minor = t->price_minor;
+          o.currency = t->currency;
+          o.net_minor = t->net_minor;
+          o.net_currency = t->net_currency;
+          o.credit_currency = cfg.pricing.default_currency;
+          if (cfg.risk.credit_check_enabled) {
+            auto credit = agent_json::convert_amount(o.price_minor, o.currency,
+                                                     o.credit_currency, cfg.pricing);
+            if (!credit) {
+              rp.deliver(make_error(ec::invalid_request, "no exchange rate from " + o.currency +
+                                                             " to " + o.credit_currency));
+              return;
+            }
+            o.credit_minor = *credit;
+          }
+          o.refundable = t->refundable;
+          o.policies = t->policies;
+          o.hold_only = req.hold_only;
+          o.hold_expires_us = now + cfg.inventory.hold_ttl.count() * 1000;
+          o.scenario = req.scenario.empty() ? t->scenario : req.scenario;
+          o.created_us = now;
+          o.updated_us = now;
+          o.trace_id = req.trace.trace_id;
+          o.trace_ids = {req.trace.trace_id};
+          const auto* sc = cfg.supplier(o.supplier);
+          auto call = sc != nullptr ? sc->timeout : milliseconds{5000};
+          n.max_attempts = sc != nullptr ? sc->booking.max_attempts : 5;
+          n.outbox_due_us = now + (call + cfg.orders.lease).count() * 1000;
+          auto store = order_store_for(*st.env, o.order_id);
+          if (!store) {
+            rp.deliver(make_error(ec::storage_unavailable, "no order store is running"));
+            return;
+          }
+          self->request(store, store_timeout, create_atom::value, n)
+              .then(
+                  [self, rp, req, started](order_reply& r) mutable {
+                    auto& st = self->state;
+                    const auto& o = r.order;
+                    engine_span(self, req.trace, "create", o.order_id, started,
+                                "success", {},
+                                json{{"trial_id", req.trial_id},
+                                     {"client_reference", req.client_reference},
+                                     {"hold_only", req.hold_only}},
+                                json{{"status", o.status},
+                                     {"replay", r.replay},
+                                     {"price", agent_json::encode_money(o.price_minor,
+                                                                        o.currency)}});
+                    if (r.replay || o.status != "booking") {
+                      if (!r.replay && o.status == "held")
+                        ensure_hold(self, hold_info{o.order_id, o.supplier, o.hold_expires_us});
+                      rp.deliver(std::move(r));
+                      return;
+                    }
+                    auto& e = order_for(self, o.order_id);
+                    ++e.forwarded;
+                    auto wait = st.env->cfg->orders.create_wait;
+                    if (wait.count() == 0) {
+                      caf::anon_send(e.actor, start_atom::value);
+                      rp.deliver(std::move(r));
+                      return;
+                    }
+                    self->request(e.actor, wait, start_atom::value)
+                        .then([rp](order_reply& settled) mutable { rp.deliver(settled); },
+                              [rp, r](caf::error&) mutable {
+                                // Still booking: the answer shows that; the order carries on.
+                                rp.deliver(r);
+                              });
+                  },
+                  [self, rp, req, started, order_id = o.order_id](caf::error& err) mutable {
+                    engine_span(self, req.trace, "create", order_id, started, "error",
+                                to_string(code_of(err)),
+                                json{{"trial_id", req.trial_id},
+                                     {"client_reference", req.client_reference}},
+                                json{{"message", message_of(err)}});
+                    rp.deliver(err);
+                  });
+        });
+        return rp;
+      },
+      [=](confirm_atom, const order_command& cmd) {
+        auto& e = order_for(self, cmd.order_id);
+        ++e.forwarded;
+        return self->delegate(e.actor, confirm_atom::value, cmd);
+      },
+      [=](cancel_atom, const order_command& cmd) {
+        auto& e = order_for(self, cmd.order_id);
+        ++e.forwarded;
+        return self->delegate(e.actor, cancel_atom::value, cmd);
+      },
+      [=](get_atom, const order_command& cmd) {
+        auto& e = order_for(self, cmd.order_id);
+        ++e.forwarded;
+        return self->delegate(e.actor, get_atom::value, cmd);
+      },
+      [=](list_atom, const order_filter& f) -> caf::result<std::vector<order_record>> {
+        auto store = order_store_for(*self->state.env, f.agent_id + f.client_reference);
+        if (!store)
+          return make_error(ec::storage_unavailable, "no order store is running");
+        return self->delegate(store, list_atom::value, f);
+      },
+      [=](work_atom, const outbox_item& item) {
+        auto& e = order_for(self, item.order_id);
+        ++e.forwarded;
+        self->send(e.actor, work_atom::value, item);
+      },
+      [=](expire_atom, const std::string& order_id, const std::string& reason) {
+        auto& e = order_for(self, order_id);
+        ++e.forwarded;
+        self->send(e.actor, expire_atom::value, reason);
+      },
+      [=](release_atom, const std::string& order_id) {
+        auto& st = self->state;
+        if (auto i = st.holds.find(order_id); i != st.holds.end())
+          self->send(i->second, release_atom::value);
+      },
+      [=](passivate_atom, const std::string& order_id, uint64_t handled) -> bool {
+        auto& st = self->state;
+        auto i = st.orders.find(order_id);
+        if (i == st.orders.end() || i->second.forwarded != handled)
+          return false;
+        st.order_of.erase(i->second.actor.address());
+        self->unlink_from(i->second.actor);
+        st.orders.erase(i);
+        return true;
+      },
+      [=](tick_atom, uint64_t gen) {
+        if (gen != self->state.sweep_gen)
+          return;
+        sweep(self);
+        arm_sweep(self);
+      },
+  };
+}
+
+} // namespace
+
+order_engine_actor spawn_order_engine(caf::actor_system& sys, std::shared_ptr<const node_env> env) {
+  return sys.spawn(engine_behavior, std::move(env));
+}
+
+} // namespace bedbank
