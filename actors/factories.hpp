@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <caf/fwd.hpp>
@@ -69,10 +70,12 @@ order_store_actor order_store_for(const node_env& env, const std::string& key);
 /// The order engine of the node (order and hold actors are its children).
 order_engine_actor spawn_order_engine(caf::actor_system& sys, std::shared_ptr<const node_env> env);
 
-/// One order actor for `order_id`; it loads the order on its first message. `engine` is told
-/// when it is idle and when the order's hold is no longer needed.
+/// One order actor for `order_id`; it loads the order on its first message unless `known`
+/// (just written by the create transaction) is given. `engine` is told when it is idle and
+/// when the order's hold is no longer needed.
 order_actor spawn_order(caf::actor_system& sys, std::shared_ptr<const node_env> env,
-                        std::string order_id, order_engine_actor engine);
+                        std::string order_id, order_engine_actor engine,
+                        std::optional<order_record> known = std::nullopt);
 
 /// One hold actor; it reports the hold's expiry (or lost inventory) to `engine`.
 hold_actor spawn_hold(caf::actor_system& sys, std::shared_ptr<const node_env> env, hold_info hold,

@@ -34,12 +34,8 @@ mock_ledger_actor::behavior_type mock_ledger(ledger_pointer self, std::string co
         if (auto err = store.record(supplier, req.idempotency_key, ref, req.hotel_code,
                                     req.expected_net_minor, req.currency))
           return err;
-        return booking_detail{true,
-                              ref,
-                              req.idempotency_key,
-                              "confirmed",
-                              req.expected_net_minor,
-                              req.currency};
+        return booking_detail{
+            true, ref, req.idempotency_key, "confirmed", req.expected_net_minor, req.currency};
       },
       [=](get_booking_atom, const std::string& supplier,
           const std::string& key) -> caf::result<booking_detail> {

@@ -59,8 +59,8 @@ struct mock_supplier_state {
   std::mt19937_64 rng;
   /// References must differ across restarts and nodes (the ledger keeps them unique), so
   /// they do not come from the seeded `rng`.
-  std::mt19937_64 ref_rng{(static_cast<uint64_t>(std::random_device{}()) << 32)
-                          ^ std::random_device{}()};
+  std::mt19937_64 ref_rng{(static_cast<uint64_t>(std::random_device{}()) << 32) ^
+                          std::random_device{}()};
   uint64_t next_id = 0;
   std::unordered_map<uint64_t, std::function<void()>> pending;
   bool ledger_seen = false;
@@ -132,16 +132,16 @@ struct mock_supplier_state {
     avail_reply out;
     out.currency = currency;
     const auto* h = env->catalog->by_supplier_code(code, req.hotel_code);
-    if (h == nullptr || scenario == "sold_out" || sold_out(req.hotel_code, req.check_in,
-                                                           req.check_out))
+    if (h == nullptr || scenario == "sold_out" ||
+        sold_out(req.hotel_code, req.check_in, req.check_out))
       return out;
     for (auto& g : domain::generate_rates(profile.seed, req.hotel_code, h->stars, req.check_in,
                                           req.check_out, req.rooms)) {
       if (g.room_code != req.room_code || g.board != req.board)
         continue;
       out.available = true;
-      out.net_minor = scenario == "price_changed" ? ten_percent_more(g.net_minor)
-                                                  : drifted(g.net_minor);
+      out.net_minor =
+          scenario == "price_changed" ? ten_percent_more(g.net_minor) : drifted(g.net_minor);
       out.room_name = std::move(g.room_name);
       out.refundable = g.refundable;
       out.policies = std::move(g.policies);
@@ -220,8 +220,8 @@ struct mock_supplier_state {
   /// The ledger failed `what` (a sentence like "could not store the booking"): the simulated
   /// supplier answers like a real one with a broken back end.
   caf::error ledger_failed(const std::string& what, const std::string& detail) const {
-    return make_error(ec::supplier_error, "mock supplier '" + code + "' " + what
-                                              + (detail.empty() ? "" : ": " + detail));
+    return make_error(ec::supplier_error, "mock supplier '" + code + "' " + what +
+                                              (detail.empty() ? "" : ": " + detail));
   }
 
   caf::error ledger_failed(const std::string& what, const caf::error& err) const {
@@ -238,8 +238,8 @@ struct mock_supplier_state {
   }
 
   caf::error unknown_scenario(const std::string& scenario) const {
-    return make_error(ec::invalid_request, "mock supplier '" + code + "' has no scenario '"
-                                               + scenario + "'");
+    return make_error(ec::invalid_request,
+                      "mock supplier '" + code + "' has no scenario '" + scenario + "'");
   }
 };
 
@@ -278,9 +278,9 @@ void answer_booked(mock_pointer self, caf::typed_response_promise<booking_detail
   } else if (scenario == "answer_lost") {
     // Booked, but the answer never arrives in time: the caller's deadline passes first.
     answer_after(self, rp,
-                 make_error(ec::supplier_timeout,
-                            "mock supplier '" + s.code + "' lost the answer to booking "
-                                + booked.supplier_ref),
+                 make_error(ec::supplier_timeout, "mock supplier '" + s.code +
+                                                      "' lost the answer to booking " +
+                                                      booked.supplier_ref),
                  duration_cast<microseconds>(s.call_timeout * silent_factor));
   } else {
     answer_after(self, rp, std::move(booked), latency);
@@ -314,8 +314,8 @@ mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::strin
         if (roll < s.profile.timeout_rate) {
           // Silent: answers only long after any caller's deadline, so the
           // caller times out; the late answer keeps memory bounded.
-          latency += duration_cast<microseconds>(s.env->cfg->pricing.supplier_timeout
-                                                 * silent_factor);
+          latency +=
+              duration_cast<microseconds>(s.env->cfg->pricing.supplier_timeout * silent_factor);
           answer_after(self, rp, make_error(ec::supplier_timeout, "mock supplier stayed silent"),
                        latency);
         } else if (roll < s.profile.timeout_rate + s.profile.error_rate) {
@@ -367,19 +367,18 @@ mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::strin
         auto cur = req.currency.empty() ? s.currency : req.currency;
         if (scenario == "sold_out") {
           answer_after(self, rp,
-                       make_error(ec::sold_out, "mock supplier '" + s.code + "' has no "
-                                                    + req.room_code + " " + req.board + " left at "
-                                                    + req.hotel_code),
+                       make_error(ec::sold_out, "mock supplier '" + s.code + "' has no " +
+                                                    req.room_code + " " + req.board + " left at " +
+                                                    req.hotel_code),
                        latency);
           return rp;
         }
         if (scenario == "price_changed") {
           auto now = mock_supplier_state::ten_percent_more(req.expected_net_minor);
           answer_after(self, rp,
-                       make_error(ec::price_changed,
-                                  "price is now " + std::to_string(now) + " " + cur
-                                      + " minor units, not "
-                                      + std::to_string(req.expected_net_minor)),
+                       make_error(ec::price_changed, "price is now " + std::to_string(now) + " " +
+                                                         cur + " minor units, not " +
+                                                         std::to_string(req.expected_net_minor)),
                        latency);
           return rp;
         }
@@ -423,11 +422,10 @@ mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::strin
           return rp;
         }
         self->request(ledger, s.call_timeout, get_booking_atom::value, s.code, q.idempotency_key)
-            .then(
-                [=](booking_detail& found) { answer_after(self, rp, std::move(found), latency); },
-                [=](caf::error& err) {
-                  fail_now(rp, self->state.ledger_failed("could not read its bookings", err));
-                });
+            .then([=](booking_detail& found) { answer_after(self, rp, std::move(found), latency); },
+                  [=](caf::error& err) {
+                    fail_now(rp, self->state.ledger_failed("could not read its bookings", err));
+                  });
         return rp;
       },
       [=](cancel_booking_atom, const cancel_request& req) -> caf::result<booking_detail> {
@@ -441,8 +439,8 @@ mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::strin
         auto latency = s.sample_latency();
         if (scenario == "cancel_refused") {
           answer_after(self, rp,
-                       make_error(ec::conflict, "mock supplier '" + s.code
-                                                    + "': supplier refused the cancellation"),
+                       make_error(ec::conflict, "mock supplier '" + s.code +
+                                                    "': supplier refused the cancellation"),
                        latency);
           return rp;
         }

@@ -575,11 +575,13 @@ caf::error conflict_with(const order_record& o, const char* what) {
 }
 
 order_actor::behavior_type order_behavior(order_pointer self, std::shared_ptr<const node_env> env,
-                                          std::string id, order_engine_actor engine) {
+                                          std::string id, order_engine_actor engine,
+                                          std::optional<order_record> known) {
   auto& st = self->state;
   st.env = std::move(env);
   st.id = std::move(id);
   st.engine = std::move(engine);
+  st.rec = std::move(known);
   return {
       [=](start_atom) -> caf::result<order_reply> {
         ++self->state.handled;
@@ -794,8 +796,10 @@ order_actor::behavior_type order_behavior(order_pointer self, std::shared_ptr<co
 } // namespace
 
 order_actor spawn_order(caf::actor_system& sys, std::shared_ptr<const node_env> env,
-                        std::string order_id, order_engine_actor engine) {
-  return sys.spawn(order_behavior, std::move(env), std::move(order_id), std::move(engine));
+                        std::string order_id, order_engine_actor engine,
+                        std::optional<order_record> known) {
+  return sys.spawn(order_behavior, std::move(env), std::move(order_id), std::move(engine),
+                   std::move(known));
 }
 
 } // namespace bedbank

@@ -50,7 +50,7 @@ struct engine_state {
 
 using engine_pointer = order_engine_actor::stateful_pointer<engine_state>;
 
-std::string trial_cache_key(const std::string& id) { return "trial:" + id; }
+std::string trial_cache_key(const std::string& id) { return "bedbank:trial:v1:" + id; }
 
 int32_t markup_of(const config::bedbank_config& cfg, const std::string& agent_id) {
   for (const auto& a : cfg.agents)
@@ -69,13 +69,15 @@ std::optional<int64_t> agent_price(const config::bedbank_config& cfg, int32_t ma
   return domain::apply_markup(*converted, markup_bps);
 }
 
-/// The actor of `id`, spawned (and linked) when it is not running.
-order_entry& order_for(engine_pointer self, const std::string& id) {
+/// The actor of `id`, spawned (and linked) when it is not running; a new actor starts from
+/// `known` when given (else it loads the order).
+order_entry& order_for(engine_pointer self, const std::string& id,
+                       std::optional<order_record> known = std::nullopt) {
   auto& st = self->state;
   auto i = st.orders.find(id);
   if (i != st.orders.end())
     return i->second;
-  auto a = spawn_order(self->system(), st.env, id, order_engine_actor{self});
+  auto a = spawn_order(self->system(), st.env, id, order_engine_actor{self}, std::move(known));
   self->link_to(a);
   st.order_of.emplace(a.address(), id);
   return st.orders.emplace(id, order_entry{std::move(a), 0}).first->second;
@@ -396,7 +398,7 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                       rp.deliver(std::move(r));
                       return;
                     }
-                    auto& e = order_for(self, o.order_id);
+                    auto& e = order_for(self, o.order_id, o);
                     ++e.forwarded;
                     auto wait = st.env->cfg->orders.create_wait;
                     if (wait.count() == 0) {
