@@ -160,8 +160,7 @@ caf::expected<booking_detail> mock_ledger_store::cancel(const std::string& suppl
     auto rows = txn->exec_params(sql_cancel, supplier, ref);
     txn->commit();
     if (rows.empty())
-      return make_error(ec::not_found,
-                        "mock supplier '" + supplier + "' has no booking " + ref);
+      return make_error(ec::not_found, "mock supplier '" + supplier + "' has no booking " + ref);
     const auto& row = rows[0];
     booking_detail out;
     out.found = true;

@@ -40,8 +40,7 @@ public:
                     const std::string& hotel_code, int64_t net_minor, const std::string& currency);
 
   /// The newest booking of `supplier` under `key` (`found` false when there is none).
-  caf::expected<bedbank::booking_detail> find(const std::string& supplier,
-                                              const std::string& key);
+  caf::expected<bedbank::booking_detail> find(const std::string& supplier, const std::string& key);
 
   /// Cancels the booking `ref` of `supplier` and answers it with status "cancelled";
   /// cancelling a cancelled booking answers the same. `ec::not_found` when there is none.

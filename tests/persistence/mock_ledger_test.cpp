@@ -252,15 +252,14 @@ CAF_TEST(bad values are refused before anything is written) {
   CAF_CHECK_EQUAL(code_of(store.record("alpha", key, unique("ALPHA-B"), "H", 1, "YUAN")),
                   ec::invalid_request);
   CAF_CHECK_EQUAL(code_of(store.record("alpha", key, "", "H", 1, "CNY")), ec::invalid_request);
-  CAF_CHECK_EQUAL(code_of(store.record(std::string(33, 's'), key, unique("ALPHA-B"), "H", 1,
-                                       "CNY")),
-                  ec::invalid_request);
+  CAF_CHECK_EQUAL(
+      code_of(store.record(std::string(33, 's'), key, unique("ALPHA-B"), "H", 1, "CNY")),
+      ec::invalid_request);
   CAF_CHECK_EQUAL(rows_under("alpha", key), 0);
   // A reference is unique: a second row with it fails and changes nothing.
   auto ref = unique("ALPHA-U");
   CAF_REQUIRE(!store.record("alpha", key, ref, "H", 1, "CNY"));
-  CAF_CHECK_EQUAL(code_of(store.record("alpha", key, ref, "H", 2, "CNY")),
-                  ec::storage_unavailable);
+  CAF_CHECK_EQUAL(code_of(store.record("alpha", key, ref, "H", 2, "CNY")), ec::storage_unavailable);
   CAF_CHECK_EQUAL(rows_under("alpha", key), 1);
   // The store keeps working after a failed statement.
   auto found = store.find("alpha", key);
@@ -351,8 +350,7 @@ CAF_TEST(a failing ledger books nothing and says so) {
   auto m = start_mock();
   auto failed = create(m, "order-nowhere");
   CAF_CHECK_EQUAL(code(failed), ec::supplier_error);
-  CAF_CHECK_NOT_EQUAL(message(failed).find("could not store the booking"),
-                      std::string::npos);
+  CAF_CHECK_NOT_EQUAL(message(failed).find("could not store the booking"), std::string::npos);
   CAF_CHECK_EQUAL(code(get(m, "order-nowhere")), ec::supplier_error);
   CAF_CHECK_EQUAL(code(cancel(m, "ALPHA-NOWHERE")), ec::supplier_error);
 }
