@@ -397,7 +397,7 @@ void resolve_then_book(order_pointer self, const outbox_item& item, trace_contex
             if (!in_status(st, domain::order_status::unknown)) {
               c.to_status = c.from_status;
               c.event.clear();
-              c.reason.clear();
+              c.reason = st.rec->status_reason;
             }
             if (exhausted) {
               persist(
@@ -520,7 +520,8 @@ void cancel_booking(order_pointer self, int32_t attempt, const std::string& scen
             auto& st = self->state;
             order_span(self, tr, "cancel", started, "success", {}, json{{"attempt", attempt}},
                        json{{"status", d.status}});
-            auto c = change_to(st, domain::order_event::supplier_cancelled, {}, tr.trace_id);
+            auto c = change_to(st, domain::order_event::supplier_cancelled, st.rec->status_reason,
+                               tr.trace_id);
             c.credit_refund = credit_refund_of(*st.rec, st.rec->refund_minor);
             c.outbox_done_kind = "cancel";
             persist(
@@ -538,6 +539,7 @@ void retire_row(order_pointer self, const outbox_item& item, settle_fn done) {
   c.version = st.rec->version;
   c.from_status = st.rec->status;
   c.to_status = st.rec->status;
+  c.reason = st.rec->status_reason;
   c.at_us = domain::now_us();
   c.outbox_done_kind = item.kind;
   persist(
