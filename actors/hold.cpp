@@ -73,8 +73,8 @@ void sync(hold_pointer self) {
               self->delayed_send(self, st.env->cfg->inventory.sync_interval, sync_atom::value);
               return;
             }
-            avail_request req{o.hotel_code, o.room_code, o.board, o.check_in, o.check_out,
-                              o.rooms,      o.scenario,  {o.trace_id, {}, o.agent_id}};
+            avail_request req{o.hotel_code, o.room_code, o.board,    o.check_in,
+                              o.check_out,  o.rooms,     o.scenario, {o.trace_id, {}, o.agent_id}};
             auto started = domain::now_us();
             self->request(conn, sc->timeout + supplier_grace, check_avail_atom::value, req)
                 .then(

@@ -51,7 +51,9 @@ struct order_state {
 
 using order_pointer = order_actor::stateful_pointer<order_state>;
 
-std::string status_name(domain::order_status s) { return std::string{domain::to_string(s)}; }
+std::string status_name(domain::order_status s) {
+  return std::string{domain::to_string(s)};
+}
 
 const config::supplier_config* supplier_of(const order_state& st) {
   return st.env->cfg->supplier(st.rec->supplier);
@@ -85,8 +87,7 @@ trace_context background_trace(const order_record& o) {
 
 /// Records one span of this order (related_type order, related_id the order id).
 void order_span(order_pointer self, const trace_context& tr, const char* event, int64_t started_us,
-                const std::string& status, const std::string& error, json request,
-                json response) {
+                const std::string& status, const std::string& error, json request, json response) {
   auto& st = self->state;
   if (tr.trace_id.empty())
     return;
@@ -209,8 +210,8 @@ void persist(order_pointer self, order_change c, std::function<void()> then,
              std::function<void(const caf::error&)> fail) {
   auto& st = self->state;
   if (c.to_status.empty()) {
-    fail(make_error(ec::conflict, "order " + st.id + " cannot take event '" + c.event +
-                                      "' while " + c.from_status));
+    fail(make_error(ec::conflict, "order " + st.id + " cannot take event '" + c.event + "' while " +
+                                      c.from_status));
     return;
   }
   auto store = order_store_for(*st.env, st.id);
@@ -316,8 +317,7 @@ void create_booking(order_pointer self, int32_t attempt, trace_context tr, settl
                json{{"error", to_string(code)}, {"message", detail}});
     if (silent) {
       // No answer is not a failure: the booking may exist. Resolve by GetBooking later.
-      auto c = change_to(st, domain::order_event::supplier_silent,
-                         to_string(code), tr.trace_id);
+      auto c = change_to(st, domain::order_event::supplier_silent, to_string(code), tr.trace_id);
       c.outbox_done_kind = "book";
       c.outbox_add_kind = "book";
       c.outbox_add_attempts = attempt;
@@ -330,8 +330,7 @@ void create_booking(order_pointer self, int32_t attempt, trace_context tr, settl
     }
     bool refused = code == ec::sold_out || code == ec::price_changed;
     if (refused || attempt >= booking_of(st).max_attempts) {
-      auto c = change_to(st, domain::order_event::supplier_refused,
-                         to_string(code), tr.trace_id);
+      auto c = change_to(st, domain::order_event::supplier_refused, to_string(code), tr.trace_id);
       released_effects(st, c, "released");
       persist(
           self, std::move(c),
@@ -346,7 +345,8 @@ void create_booking(order_pointer self, int32_t attempt, trace_context tr, settl
     done(*st.rec);
   };
   if (!conn) {
-    on_error(make_error(ec::supplier_unavailable, "supplier '" + rec.supplier + "' is not running"));
+    on_error(
+        make_error(ec::supplier_unavailable, "supplier '" + rec.supplier + "' is not running"));
     return;
   }
   self->request(conn, call_timeout(st) + supplier_grace, create_booking_atom::value, req)
@@ -404,8 +404,8 @@ void resolve_then_book(order_pointer self, const outbox_item& item, trace_contex
                   self, std::move(c),
                   [self, tr, done] {
                     auto& st = self->state;
-                    auto f = change_to(st, domain::order_event::supplier_refused, "attempts_exhausted",
-                                       tr.trace_id);
+                    auto f = change_to(st, domain::order_event::supplier_refused,
+                                       "attempts_exhausted", tr.trace_id);
                     released_effects(st, f, "released");
                     persist(
                         self, std::move(f),
@@ -443,8 +443,7 @@ void resolve_then_book(order_pointer self, const outbox_item& item, trace_contex
 /// Closes a held order (hold expired or inventory gone) and releases its credit.
 void close_held(order_pointer self, const std::string& reason, trace_context tr, settle_fn done) {
   auto& st = self->state;
-  auto c = change_to(st, domain::order_event::hold_expired, reason,
-                     tr.trace_id);
+  auto c = change_to(st, domain::order_event::hold_expired, reason, tr.trace_id);
   c.credit_release = st.rec->credit_minor;
   c.hold_status = "expired";
   auto started = domain::now_us();
@@ -511,7 +510,8 @@ void cancel_booking(order_pointer self, int32_t attempt, const std::string& scen
     done(*st.rec);
   };
   if (!conn) {
-    on_error(make_error(ec::supplier_unavailable, "supplier '" + rec.supplier + "' is not running"));
+    on_error(
+        make_error(ec::supplier_unavailable, "supplier '" + rec.supplier + "' is not running"));
     return;
   }
   self->request(conn, call_timeout(st) + supplier_grace, cancel_booking_atom::value, req)
@@ -572,8 +572,9 @@ caf::error not_found(const std::string& id) {
 }
 
 caf::error conflict_with(const order_record& o, const char* what) {
-  return make_error(ec::conflict, std::string{"cannot "} + what + " an order that is " + o.status +
-                                      (o.status_reason.empty() ? "" : " (" + o.status_reason + ")"));
+  return make_error(ec::conflict,
+                    std::string{"cannot "} + what + " an order that is " + o.status +
+                        (o.status_reason.empty() ? "" : " (" + o.status_reason + ")"));
 }
 
 order_actor::behavior_type order_behavior(order_pointer self, std::shared_ptr<const node_env> env,
@@ -588,142 +589,141 @@ order_actor::behavior_type order_behavior(order_pointer self, std::shared_ptr<co
       [=](start_atom) -> caf::result<order_reply> {
         ++self->state.handled;
         auto rp = self->make_response_promise<order_reply>();
-        enqueue(self, {[self, rp] {
-                         auto& st = self->state;
-                         // Only the creation's own attempt: once anything else touched the
-                         // order (the relay, after the lease), it is not ours to book.
-                         if (!in_status(st, domain::order_status::booking) ||
-                             st.rec->version != 1) {
-                           reply_with(self, rp)(*st.rec);
-                           return;
-                         }
-                         create_booking(self, 1, background_trace(*st.rec), reply_with(self, rp));
-                       },
-                       [rp](const caf::error& e) mutable { rp.deliver(e); }});
+        enqueue(self,
+                {[self, rp] {
+                   auto& st = self->state;
+                   // Only the creation's own attempt: once anything else touched the
+                   // order (the relay, after the lease), it is not ours to book.
+                   if (!in_status(st, domain::order_status::booking) || st.rec->version != 1) {
+                     reply_with(self, rp)(*st.rec);
+                     return;
+                   }
+                   create_booking(self, 1, background_trace(*st.rec), reply_with(self, rp));
+                 },
+                 [rp](const caf::error& e) mutable { rp.deliver(e); }});
         return rp;
       },
       [=](confirm_atom, const order_command& cmd) -> caf::result<order_reply> {
         ++self->state.handled;
         auto rp = self->make_response_promise<order_reply>();
-        enqueue(
-            self,
-            {[self, rp, cmd]() mutable {
-               auto& st = self->state;
-               auto& rec = *st.rec;
-               if (!visible_to(st, cmd.agent_id)) {
-                 reply_with(self, rp)(not_found(st.id));
-                 return;
-               }
-               if (hold_expired_now(st)) {
-                 close_held(self, "hold_expired", cmd.trace,
-                            [self, rp](caf::expected<order_record>) mutable {
-                              rp.deliver(make_error(ec::conflict, "the hold expired; the "
-                                                                  "order is closed"));
-                              finish_op(self);
-                            });
-                 return;
-               }
-               if (rec.status == "booking" || rec.status == "unknown" ||
-                   rec.status == "confirmed") {
-                 reply_with(self, rp, true)(rec);
-                 return;
-               }
-               if (rec.status != "held") {
-                 reply_with(self, rp)(conflict_with(rec, "confirm"));
-                 return;
-               }
-               auto started = domain::now_us();
-               auto c = change_to(st, domain::order_event::confirm_requested, {}, cmd.trace.trace_id);
-               c.hold_status = "converted";
-               c.outbox_add_kind = "book";
-               c.outbox_add_attempts = 1;
-               c.outbox_add_max_attempts = booking_of(st).max_attempts;
-               c.outbox_add_due_us = lease_end_us(st);
-               auto scenario = cmd.scenario;
-               persist(
-                   self, std::move(c),
-                   [self, rp, cmd, started, scenario] {
-                     auto& st = self->state;
-                     if (!scenario.empty())
-                       st.rec->scenario = scenario;
-                     order_span(self, cmd.trace, "confirm", started, "success", {},
-                                json{{"source", "agent"}}, json{{"status", st.rec->status}});
-                     tell_engine_released(self);
-                     create_booking(self, 1, cmd.trace, reply_with(self, rp));
-                   },
-                   [self, rp](const caf::error& e) mutable { reply_with(self, rp)(e); });
-             },
-             [rp](const caf::error& e) mutable { rp.deliver(e); }});
+        enqueue(self, {[self, rp, cmd]() mutable {
+                         auto& st = self->state;
+                         auto& rec = *st.rec;
+                         if (!visible_to(st, cmd.agent_id)) {
+                           reply_with(self, rp)(not_found(st.id));
+                           return;
+                         }
+                         if (hold_expired_now(st)) {
+                           close_held(self, "hold_expired", cmd.trace,
+                                      [self, rp](caf::expected<order_record>) mutable {
+                                        rp.deliver(make_error(ec::conflict, "the hold expired; the "
+                                                                            "order is closed"));
+                                        finish_op(self);
+                                      });
+                           return;
+                         }
+                         if (rec.status == "booking" || rec.status == "unknown" ||
+                             rec.status == "confirmed") {
+                           reply_with(self, rp, true)(rec);
+                           return;
+                         }
+                         if (rec.status != "held") {
+                           reply_with(self, rp)(conflict_with(rec, "confirm"));
+                           return;
+                         }
+                         auto started = domain::now_us();
+                         auto c = change_to(st, domain::order_event::confirm_requested, {},
+                                            cmd.trace.trace_id);
+                         c.hold_status = "converted";
+                         c.outbox_add_kind = "book";
+                         c.outbox_add_attempts = 1;
+                         c.outbox_add_max_attempts = booking_of(st).max_attempts;
+                         c.outbox_add_due_us = lease_end_us(st);
+                         auto scenario = cmd.scenario;
+                         persist(
+                             self, std::move(c),
+                             [self, rp, cmd, started, scenario] {
+                               auto& st = self->state;
+                               if (!scenario.empty())
+                                 st.rec->scenario = scenario;
+                               order_span(self, cmd.trace, "confirm", started, "success", {},
+                                          json{{"source", "agent"}},
+                                          json{{"status", st.rec->status}});
+                               tell_engine_released(self);
+                               create_booking(self, 1, cmd.trace, reply_with(self, rp));
+                             },
+                             [self, rp](const caf::error& e) mutable { reply_with(self, rp)(e); });
+                       },
+                       [rp](const caf::error& e) mutable { rp.deliver(e); }});
         return rp;
       },
       [=](cancel_atom, const order_command& cmd) -> caf::result<order_reply> {
         ++self->state.handled;
         auto rp = self->make_response_promise<order_reply>();
-        enqueue(
-            self,
-            {[self, rp, cmd]() mutable {
-               auto& st = self->state;
-               auto& rec = *st.rec;
-               if (!visible_to(st, cmd.agent_id)) {
-                 reply_with(self, rp)(not_found(st.id));
-                 return;
-               }
-               if (rec.status == "cancelled" || rec.status == "cancelling") {
-                 reply_with(self, rp, true)(rec);
-                 return;
-               }
-               if (hold_expired_now(st)) {
-                 close_held(self, "hold_expired", cmd.trace,
-                            [self, rp](caf::expected<order_record> r) mutable {
-                              if (r)
-                                rp.deliver(conflict_with(*r, "cancel"));
-                              else
-                                rp.deliver(r.error());
-                              finish_op(self);
-                            });
-                 return;
-               }
-               auto started = domain::now_us();
-               if (rec.status == "held") {
-                 auto c = change_to(st, domain::order_event::cancel_requested, "cancelled_by_agent",
-                                    cmd.trace.trace_id);
-                 c.credit_release = rec.credit_minor;
-                 c.hold_status = "released";
-                 c.penalty_minor = 0;
-                 c.refund_minor = rec.price_minor;
-                 persist(
-                     self, std::move(c),
-                     [self, rp, cmd, started] {
-                       order_span(self, cmd.trace, "cancel", started, "success", {},
-                                  json{{"source", "agent"}, {"held", true}},
-                                  json{{"status", self->state.rec->status}});
-                       tell_engine_released(self);
-                       reply_with(self, rp)(*self->state.rec);
-                     },
-                     [self, rp](const caf::error& e) mutable { reply_with(self, rp)(e); });
-                 return;
-               }
-               if (rec.status != "confirmed") {
-                 reply_with(self, rp)(conflict_with(rec, "cancel"));
-                 return;
-               }
-               auto charge = domain::charge_at(rec.policies, rec.price_minor, domain::now_us());
-               auto c = change_to(st, domain::order_event::cancel_requested, "cancelled_by_agent",
-                                  cmd.trace.trace_id);
-               c.penalty_minor = charge.penalty;
-               c.refund_minor = charge.refund;
-               c.outbox_add_kind = "cancel";
-               c.outbox_add_attempts = 1;
-               c.outbox_add_max_attempts = booking_of(st).max_attempts;
-               c.outbox_add_due_us = lease_end_us(st);
-               persist(
-                   self, std::move(c),
-                   [self, rp, cmd] {
-                     cancel_booking(self, 1, cmd.scenario, cmd.trace, reply_with(self, rp));
-                   },
-                   [self, rp](const caf::error& e) mutable { reply_with(self, rp)(e); });
-             },
-             [rp](const caf::error& e) mutable { rp.deliver(e); }});
+        enqueue(self,
+                {[self, rp, cmd]() mutable {
+                   auto& st = self->state;
+                   auto& rec = *st.rec;
+                   if (!visible_to(st, cmd.agent_id)) {
+                     reply_with(self, rp)(not_found(st.id));
+                     return;
+                   }
+                   if (rec.status == "cancelled" || rec.status == "cancelling") {
+                     reply_with(self, rp, true)(rec);
+                     return;
+                   }
+                   if (hold_expired_now(st)) {
+                     close_held(self, "hold_expired", cmd.trace,
+                                [self, rp](caf::expected<order_record> r) mutable {
+                                  if (r)
+                                    rp.deliver(conflict_with(*r, "cancel"));
+                                  else
+                                    rp.deliver(r.error());
+                                  finish_op(self);
+                                });
+                     return;
+                   }
+                   auto started = domain::now_us();
+                   if (rec.status == "held") {
+                     auto c = change_to(st, domain::order_event::cancel_requested,
+                                        "cancelled_by_agent", cmd.trace.trace_id);
+                     c.credit_release = rec.credit_minor;
+                     c.hold_status = "released";
+                     c.penalty_minor = 0;
+                     c.refund_minor = rec.price_minor;
+                     persist(
+                         self, std::move(c),
+                         [self, rp, cmd, started] {
+                           order_span(self, cmd.trace, "cancel", started, "success", {},
+                                      json{{"source", "agent"}, {"held", true}},
+                                      json{{"status", self->state.rec->status}});
+                           tell_engine_released(self);
+                           reply_with(self, rp)(*self->state.rec);
+                         },
+                         [self, rp](const caf::error& e) mutable { reply_with(self, rp)(e); });
+                     return;
+                   }
+                   if (rec.status != "confirmed") {
+                     reply_with(self, rp)(conflict_with(rec, "cancel"));
+                     return;
+                   }
+                   auto charge = domain::charge_at(rec.policies, rec.price_minor, domain::now_us());
+                   auto c = change_to(st, domain::order_event::cancel_requested,
+                                      "cancelled_by_agent", cmd.trace.trace_id);
+                   c.penalty_minor = charge.penalty;
+                   c.refund_minor = charge.refund;
+                   c.outbox_add_kind = "cancel";
+                   c.outbox_add_attempts = 1;
+                   c.outbox_add_max_attempts = booking_of(st).max_attempts;
+                   c.outbox_add_due_us = lease_end_us(st);
+                   persist(
+                       self, std::move(c),
+                       [self, rp, cmd] {
+                         cancel_booking(self, 1, cmd.scenario, cmd.trace, reply_with(self, rp));
+                       },
+                       [self, rp](const caf::error& e) mutable { reply_with(self, rp)(e); });
+                 },
+                 [rp](const caf::error& e) mutable { rp.deliver(e); }});
         return rp;
       },
       [=](get_atom, const order_command& cmd) -> caf::result<order_reply> {
@@ -748,24 +748,24 @@ order_actor::behavior_type order_behavior(order_pointer self, std::shared_ptr<co
       },
       [=](work_atom, const outbox_item& item) {
         ++self->state.handled;
-        enqueue(self, {[self, item] {
-                         auto& st = self->state;
-                         auto tr = background_trace(*st.rec);
-                         auto done = just_finish(self);
-                         if (item.kind == "book" &&
-                             (in_status(st, domain::order_status::booking) ||
-                              in_status(st, domain::order_status::unknown))) {
-                           resolve_then_book(self, item, tr, done);
-                         } else if (item.kind == "cancel" &&
-                                    in_status(st, domain::order_status::cancelling)) {
-                           int32_t attempt = item.attempts + 1;
-                           reschedule(self, "cancel", attempt, lease_end_us(st), {});
-                           cancel_booking(self, attempt, {}, tr, done);
-                         } else {
-                           retire_row(self, item, done);
-                         }
-                       },
-                       [](const caf::error&) {}});
+        enqueue(self,
+                {[self, item] {
+                   auto& st = self->state;
+                   auto tr = background_trace(*st.rec);
+                   auto done = just_finish(self);
+                   if (item.kind == "book" && (in_status(st, domain::order_status::booking) ||
+                                               in_status(st, domain::order_status::unknown))) {
+                     resolve_then_book(self, item, tr, done);
+                   } else if (item.kind == "cancel" &&
+                              in_status(st, domain::order_status::cancelling)) {
+                     int32_t attempt = item.attempts + 1;
+                     reschedule(self, "cancel", attempt, lease_end_us(st), {});
+                     cancel_booking(self, attempt, {}, tr, done);
+                   } else {
+                     retire_row(self, item, done);
+                   }
+                 },
+                 [](const caf::error&) {}});
       },
       [=](expire_atom, const std::string& reason) {
         ++self->state.handled;

@@ -50,7 +50,9 @@ struct engine_state {
 
 using engine_pointer = order_engine_actor::stateful_pointer<engine_state>;
 
-std::string trial_cache_key(const std::string& id) { return "bedbank:trial:v1:" + id; }
+std::string trial_cache_key(const std::string& id) {
+  return "bedbank:trial:v1:" + id;
+}
 
 int32_t markup_of(const config::bedbank_config& cfg, const std::string& agent_id) {
   for (const auto& a : cfg.agents)
@@ -159,8 +161,8 @@ void find_trial(engine_pointer self, const std::string& id, const std::string& a
               k(std::move(*t));
           },
           [k](caf::error& e) {
-            k(make_error(ec::storage_unavailable, "the trial store (Redis) did not answer: " +
-                                                      message_of(e)));
+            k(make_error(ec::storage_unavailable,
+                         "the trial store (Redis) did not answer: " + message_of(e)));
           });
 }
 
@@ -226,7 +228,7 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
         }
         const auto* sc = st.env->cfg->supplier(req.supplier);
         auto timeout = (sc != nullptr ? sc->timeout : milliseconds{5000}) + supplier_grace;
-        avail_request ar{req.hotel_code, req.room_code, req.board, req.check_in,
+        avail_request ar{req.hotel_code, req.room_code, req.board,    req.check_in,
                          req.check_out,  req.rooms,     req.scenario, req.trace};
         auto started = domain::now_us();
         auto order_id = "ord_" + domain::new_span_id();
@@ -263,17 +265,16 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                   } else {
                     auto price = agent_price(cfg, markup, av.net_minor, av.currency, req.currency);
                     if (!price) {
-                      rp.deliver(make_error(ec::invalid_request,
-                                            "no exchange rate from " + av.currency + " to " +
-                                                req.currency));
+                      rp.deliver(make_error(ec::invalid_request, "no exchange rate from " +
+                                                                     av.currency + " to " +
+                                                                     req.currency));
                       return;
                     }
                     t.price_minor = *price;
                     for (const auto& p : av.policies) {
-                      auto pen = agent_price(cfg, markup, p.penalty_minor, av.currency,
-                                             req.currency);
-                      t.policies.push_back(
-                          {p.from_us, std::min(pen.value_or(*price), *price)});
+                      auto pen =
+                          agent_price(cfg, markup, p.penalty_minor, av.currency, req.currency);
+                      t.policies.push_back({p.from_us, std::min(pen.value_or(*price), *price)});
                     }
                     bool same = !cfg.risk.price_check_enabled ||
                                 domain::check_price(req.expected_minor, *price,
@@ -288,12 +289,11 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                                    {"hotel_id", t.hotel_id},
                                    {"room_code", t.room_code},
                                    {"board", t.board},
-                                   {"expected", agent_json::encode_money(req.expected_minor,
-                                                                         req.currency)}},
+                                   {"expected",
+                                    agent_json::encode_money(req.expected_minor, req.currency)}},
                               json{{"status", t.status},
                                    {"price", agent_json::encode_money(t.price_minor, t.currency)},
-                                   {"net", agent_json::encode_money(t.net_minor,
-                                                                    t.net_currency)}});
+                                   {"net", agent_json::encode_money(t.net_minor, t.net_currency)}});
                   rp.deliver(std::move(t));
                 },
                 [self, rp, req, started, order_id](caf::error& err) mutable {
@@ -308,120 +308,120 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
       [=](create_atom, const create_request& req) -> caf::result<order_reply> {
         auto rp = self->make_response_promise<order_reply>();
         auto started = domain::now_us();
-        find_trial(self, req.trial_id, req.agent_id, [self, rp, req,
-                                                      started](caf::expected<trial_record> t) mutable {
-          auto& st = self->state;
-          const auto& cfg = *st.env->cfg;
-          if (!t) {
-            rp.deliver(t.error());
-            return;
-          }
-          if (t->status == "sold_out") {
-            rp.deliver(make_error(ec::sold_out, "the trial found the rate sold out"));
-            return;
-          }
-          if (t->status == "price_changed") {
-            rp.deliver(make_error(ec::price_changed,
-                                  "the price changed to " +
-                                      domain::format_amount(t->price_minor, t->currency) + " " +
-                                      t->currency + "; run a new trial with that price"));
-            return;
-          }
-          auto now = domain::now_us();
-          new_order n;
-          auto& o = n.order;
-          o.order_id = t->order_id;
-          o.agent_id = req.agent_id;
-          o.client_reference = req.client_reference;
-          o.status = req.hold_only ? "held" : "booking";
-          o.supplier = t->supplier;
-          o.hotel_id = t->hotel_id;
-          o.hotel_code = t->hotel_code;
-          o.room_code = t->room_code;
-          o.room_name = t->room_name;
-          o.board = t->board;
-          o.check_in = t->check_in;
-          o.check_out = t->check_out;
-          o.rooms = t->rooms;
-          o.guests_json = t->guests_json;
-          o.contact_json = req.contact_json;
-          o.price_minor = t->price_minor;
-          o.currency = t->currency;
-          o.net_minor = t->net_minor;
-          o.net_currency = t->net_currency;
-          o.credit_currency = cfg.pricing.default_currency;
-          if (cfg.risk.credit_check_enabled) {
-            auto credit = agent_json::convert_amount(o.price_minor, o.currency,
-                                                     o.credit_currency, cfg.pricing);
-            if (!credit) {
-              rp.deliver(make_error(ec::invalid_request, "no exchange rate from " + o.currency +
-                                                             " to " + o.credit_currency));
-              return;
-            }
-            o.credit_minor = *credit;
-          }
-          o.refundable = t->refundable;
-          o.policies = t->policies;
-          o.hold_only = req.hold_only;
-          o.hold_expires_us = now + cfg.inventory.hold_ttl.count() * 1000;
-          o.scenario = req.scenario.empty() ? t->scenario : req.scenario;
-          o.created_us = now;
-          o.updated_us = now;
-          o.trace_id = req.trace.trace_id;
-          o.trace_ids = {req.trace.trace_id};
-          const auto* sc = cfg.supplier(o.supplier);
-          auto call = sc != nullptr ? sc->timeout : milliseconds{5000};
-          n.max_attempts = sc != nullptr ? sc->booking.max_attempts : 5;
-          n.outbox_due_us = now + (call + cfg.orders.lease).count() * 1000;
-          auto store = order_store_for(*st.env, o.order_id);
-          if (!store) {
-            rp.deliver(make_error(ec::storage_unavailable, "no order store is running"));
-            return;
-          }
-          self->request(store, store_timeout, create_atom::value, n)
-              .then(
-                  [self, rp, req, started](order_reply& r) mutable {
-                    auto& st = self->state;
-                    const auto& o = r.order;
-                    engine_span(self, req.trace, "create", o.order_id, started,
-                                "success", {},
-                                json{{"trial_id", req.trial_id},
-                                     {"client_reference", req.client_reference},
-                                     {"hold_only", req.hold_only}},
-                                json{{"status", o.status},
-                                     {"replay", r.replay},
-                                     {"price", agent_json::encode_money(o.price_minor,
-                                                                        o.currency)}});
-                    if (r.replay || o.status != "booking") {
-                      if (!r.replay && o.status == "held")
-                        ensure_hold(self, hold_info{o.order_id, o.supplier, o.hold_expires_us});
-                      rp.deliver(std::move(r));
-                      return;
-                    }
-                    auto& e = order_for(self, o.order_id, o);
-                    ++e.forwarded;
-                    auto wait = st.env->cfg->orders.create_wait;
-                    if (wait.count() == 0) {
-                      caf::anon_send(e.actor, start_atom::value);
-                      rp.deliver(std::move(r));
-                      return;
-                    }
-                    self->request(e.actor, wait, start_atom::value)
-                        .then([rp](order_reply& settled) mutable { rp.deliver(settled); },
-                              [rp, r](caf::error&) mutable {
-                                // Still booking: the answer shows that; the order carries on.
-                                rp.deliver(r);
-                              });
-                  },
-                  [self, rp, req, started, order_id = o.order_id](caf::error& err) mutable {
-                    engine_span(self, req.trace, "create", order_id, started, "error",
-                                to_string(code_of(err)),
-                                json{{"trial_id", req.trial_id},
-                                     {"client_reference", req.client_reference}},
-                                json{{"message", message_of(err)}});
-                    rp.deliver(err);
-                  });
-        });
+        find_trial(
+            self, req.trial_id, req.agent_id,
+            [self, rp, req, started](caf::expected<trial_record> t) mutable {
+              auto& st = self->state;
+              const auto& cfg = *st.env->cfg;
+              if (!t) {
+                rp.deliver(t.error());
+                return;
+              }
+              if (t->status == "sold_out") {
+                rp.deliver(make_error(ec::sold_out, "the trial found the rate sold out"));
+                return;
+              }
+              if (t->status == "price_changed") {
+                rp.deliver(make_error(ec::price_changed,
+                                      "the price changed to " +
+                                          domain::format_amount(t->price_minor, t->currency) + " " +
+                                          t->currency + "; run a new trial with that price"));
+                return;
+              }
+              auto now = domain::now_us();
+              new_order n;
+              auto& o = n.order;
+              o.order_id = t->order_id;
+              o.agent_id = req.agent_id;
+              o.client_reference = req.client_reference;
+              o.status = req.hold_only ? "held" : "booking";
+              o.supplier = t->supplier;
+              o.hotel_id = t->hotel_id;
+              o.hotel_code = t->hotel_code;
+              o.room_code = t->room_code;
+              o.room_name = t->room_name;
+              o.board = t->board;
+              o.check_in = t->check_in;
+              o.check_out = t->check_out;
+              o.rooms = t->rooms;
+              o.guests_json = t->guests_json;
+              o.contact_json = req.contact_json;
+              o.price_minor = t->price_minor;
+              o.currency = t->currency;
+              o.net_minor = t->net_minor;
+              o.net_currency = t->net_currency;
+              o.credit_currency = cfg.pricing.default_currency;
+              if (cfg.risk.credit_check_enabled) {
+                auto credit = agent_json::convert_amount(o.price_minor, o.currency,
+                                                         o.credit_currency, cfg.pricing);
+                if (!credit) {
+                  rp.deliver(make_error(ec::invalid_request, "no exchange rate from " + o.currency +
+                                                                 " to " + o.credit_currency));
+                  return;
+                }
+                o.credit_minor = *credit;
+              }
+              o.refundable = t->refundable;
+              o.policies = t->policies;
+              o.hold_only = req.hold_only;
+              o.hold_expires_us = now + cfg.inventory.hold_ttl.count() * 1000;
+              o.scenario = req.scenario.empty() ? t->scenario : req.scenario;
+              o.created_us = now;
+              o.updated_us = now;
+              o.trace_id = req.trace.trace_id;
+              o.trace_ids = {req.trace.trace_id};
+              const auto* sc = cfg.supplier(o.supplier);
+              auto call = sc != nullptr ? sc->timeout : milliseconds{5000};
+              n.max_attempts = sc != nullptr ? sc->booking.max_attempts : 5;
+              n.outbox_due_us = now + (call + cfg.orders.lease).count() * 1000;
+              auto store = order_store_for(*st.env, o.order_id);
+              if (!store) {
+                rp.deliver(make_error(ec::storage_unavailable, "no order store is running"));
+                return;
+              }
+              self->request(store, store_timeout, create_atom::value, n)
+                  .then(
+                      [self, rp, req, started](order_reply& r) mutable {
+                        auto& st = self->state;
+                        const auto& o = r.order;
+                        engine_span(
+                            self, req.trace, "create", o.order_id, started, "success", {},
+                            json{{"trial_id", req.trial_id},
+                                 {"client_reference", req.client_reference},
+                                 {"hold_only", req.hold_only}},
+                            json{{"status", o.status},
+                                 {"replay", r.replay},
+                                 {"price", agent_json::encode_money(o.price_minor, o.currency)}});
+                        if (r.replay || o.status != "booking") {
+                          if (!r.replay && o.status == "held")
+                            ensure_hold(self, hold_info{o.order_id, o.supplier, o.hold_expires_us});
+                          rp.deliver(std::move(r));
+                          return;
+                        }
+                        auto& e = order_for(self, o.order_id, o);
+                        ++e.forwarded;
+                        auto wait = st.env->cfg->orders.create_wait;
+                        if (wait.count() == 0) {
+                          caf::anon_send(e.actor, start_atom::value);
+                          rp.deliver(std::move(r));
+                          return;
+                        }
+                        self->request(e.actor, wait, start_atom::value)
+                            .then([rp](order_reply& settled) mutable { rp.deliver(settled); },
+                                  [rp, r](caf::error&) mutable {
+                                    // Still booking: the answer shows that; the order carries on.
+                                    rp.deliver(r);
+                                  });
+                      },
+                      [self, rp, req, started, order_id = o.order_id](caf::error& err) mutable {
+                        engine_span(self, req.trace, "create", order_id, started, "error",
+                                    to_string(code_of(err)),
+                                    json{{"trial_id", req.trial_id},
+                                         {"client_reference", req.client_reference}},
+                                    json{{"message", message_of(err)}});
+                        rp.deliver(err);
+                      });
+            });
         return rp;
       },
       [=](confirm_atom, const order_command& cmd) {

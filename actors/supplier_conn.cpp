@@ -238,7 +238,7 @@ caf::result<Reply> guarded_call(conn_pointer self, Atom atom, Request req,
                 // A lost connection stays distinguishable from an answered error: a
                 // booking whose connection broke may have been made.
                 out = make_error(code_of(err) == ec::supplier_unavailable ? ec::supplier_unavailable
-                                                                           : ec::supplier_error,
+                                                                          : ec::supplier_error,
                                  msg);
               } else {
                 out = err;
@@ -327,9 +327,9 @@ supplier_conn_actor::behavior_type supplier_conn(conn_pointer self,
             self, a, q, self->state.call_timeout,
             {q.trace, "supplier_get_booking",
              nlohmann::json{{"idempotency_key", q.idempotency_key}}.dump()},
-                                            [](const booking_detail& d) {
-                                              return nlohmann::json{{"found", d.found}};
-                                            });
+            [](const booking_detail& d) {
+              return nlohmann::json{{"found", d.found}};
+            });
       },
       [=](check_avail_atom a, const avail_request& req) {
         return guarded_call<avail_reply>(self, a, req, self->state.call_timeout,

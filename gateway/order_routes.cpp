@@ -98,8 +98,7 @@ void router::order_trial(const std::shared_ptr<exchange>& x) {
     return;
   }
   if (key->check_in < domain::today_utc()) {
-    fail(*x, ec::invalid_request, "the stay of this rate_key has begun; search again",
-         "rate_key");
+    fail(*x, ec::invalid_request, "the stay of this rate_key has begun; search again", "rate_key");
     return;
   }
   if (!same_rooms(in.rooms, key->rooms)) {
@@ -110,8 +109,7 @@ void router::order_trial(const std::shared_ptr<exchange>& x) {
     return;
   }
   if (!agent_json::convert_amount(0, key->currency, in.currency, ctx_.cfg->pricing)) {
-    fail(*x, ec::invalid_request, "no exchange rate for " + in.currency,
-         "expected_price.currency");
+    fail(*x, ec::invalid_request, "no exchange rate for " + in.currency, "expected_price.currency");
     return;
   }
   auto engine = engine_of(ctx_);
@@ -195,11 +193,10 @@ void router::order_action(const std::shared_ptr<exchange>& x) {
   auto slash = rest.find('/');
   std::string id{rest.substr(0, slash)};
   std::string action = slash == std::string_view::npos ? "" : std::string{rest.substr(slash + 1)};
-  bool valid_id = !id.empty() && id.size() <= 64 &&
-                  std::all_of(id.begin(), id.end(), [](char c) {
-                    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                           (c >= '0' && c <= '9') || c == '_' || c == '-';
-                  });
+  bool valid_id = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
   if (!valid_id || (!action.empty() && action != "confirm" && action != "cancel")) {
     fail(*x, ec::not_found, "no such endpoint: " + x->path);
     return;
@@ -253,8 +250,7 @@ void router::list_orders(const std::shared_ptr<exchange>& x, const std::string& 
     } else if (k == "from" || k == "to") {
       auto t = order_json::parse_filter_instant(v, k == "to");
       if (!t) {
-        fail(*x, ec::invalid_request, k + " must be a date (YYYY-MM-DD) or an RFC 3339 instant",
-             k);
+        fail(*x, ec::invalid_request, k + " must be a date (YYYY-MM-DD) or an RFC 3339 instant", k);
         return;
       }
       (k == "from" ? f.from_us : f.to_us) = *t;
@@ -264,8 +260,7 @@ void router::list_orders(const std::shared_ptr<exchange>& x, const std::string& 
       int32_t n = digits ? std::stoi(v) : 0;
       if (n < 1 || n > max_order_page) {
         fail(*x, ec::invalid_request,
-             "limit must be an integer between 1 and " + std::to_string(max_order_page),
-             "limit");
+             "limit must be an integer between 1 and " + std::to_string(max_order_page), "limit");
         return;
       }
       f.limit = n;

@@ -9,8 +9,11 @@
 #include <map>
 #include <optional>
 
+#include <cstdio>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
+#include <unordered_set>
 
 #include "protocols/errors.hpp"
 
@@ -39,6 +42,49 @@ constexpr const char* sql_select_orders =
     "FROM orders o LEFT JOIN inventory_holds h ON h.order_id = o.order_id ";
 
 constexpr const char* sql_where_order_id = "WHERE o.order_id = $1";
+
+/// One order with its history in one round trip: the columns of `sql_select_orders` and then
+/// the history as a JSON array of [from, to, event, reason, at_us, trace_id], oldest first.
+const std::string sql_load_order = [] {
+  std::string select = sql_select_orders;
+  auto from = select.find(" FROM orders o");
+  return select.substr(0, from) +
+         ", COALESCE((SELECT json_agg(json_build_array(e.from_status, e.to_status, e.event, "
+         "e.reason, (EXTRACT(EPOCH FROM e.created_at) * 1000000)::BIGINT, e.trace_id) "
+         "ORDER BY e.id) FROM order_events e WHERE e.order_id = o.order_id), '[]')::text" +
+         select.substr(from) + sql_where_order_id;
+}();
+
+/// What commits with a new order besides the row itself, in one statement: its creation
+/// event, its hold (when $6) and its first `book` outbox row (when $9).
+constexpr const char* sql_create_effects =
+    "WITH ev AS (INSERT INTO order_events (order_id, from_status, to_status, event, reason, "
+    "trace_id, created_at) VALUES ($1, '', $2, 'created', $3, $4, $5::timestamptz)), "
+    "hold AS (INSERT INTO inventory_holds (order_id, supplier, status, expires_at, created_at, "
+    "updated_at) SELECT $1::text, $7::text, 'active', $8::timestamptz, $5::timestamptz, "
+    "$5::timestamptz "
+    "WHERE $6::boolean), "
+    "ob AS (INSERT INTO outbox (order_id, kind, status, attempts, max_attempts, "
+    "next_attempt_at, created_at, updated_at) SELECT $1::text, 'book', 'pending', 1, $10::int, "
+    "$11::timestamptz, $5::timestamptz, $5::timestamptz WHERE $9::boolean) "
+    "SELECT 1";
+
+/// What commits with a transition besides the order row, in one statement: its event (when
+/// $8), the hold's status (when $9 is not empty), the outbox row of kind $10 done (when not
+/// empty) and a new outbox row of kind $11 (when not empty).
+constexpr const char* sql_change_effects =
+    "WITH ev AS (INSERT INTO order_events (order_id, from_status, to_status, event, reason, "
+    "trace_id, created_at) SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, "
+    "$7::timestamptz WHERE $8::boolean), "
+    "hold AS (UPDATE inventory_holds SET status = $9::text, updated_at = $7::timestamptz "
+    "WHERE order_id = $1::text AND $9::text <> ''), "
+    "done AS (UPDATE outbox SET status = 'done', updated_at = $7::timestamptz "
+    "WHERE order_id = $1::text AND kind = $10::text AND status = 'pending' AND $10::text <> ''), "
+    "added AS (INSERT INTO outbox (order_id, kind, status, attempts, max_attempts, "
+    "next_attempt_at, created_at, updated_at) SELECT $1::text, $11::text, 'pending', $12::int, "
+    "$13::int, "
+    "$14::timestamptz, $7::timestamptz, $7::timestamptz WHERE $11::text <> '') "
+    "SELECT 1";
 
 /// Filters of list(): empty strings and NULL instants filter nothing.
 constexpr const char* sql_where_filter =
@@ -106,26 +152,6 @@ constexpr const char* sql_upsert_agent =
     "INSERT INTO agents (agent_id, name, currency, credit_limit) VALUES ($1, $2, $3, $4) "
     "ON CONFLICT (agent_id) DO UPDATE SET name = EXCLUDED.name, currency = EXCLUDED.currency, "
     "credit_limit = EXCLUDED.credit_limit, updated_at = now()";
-
-constexpr const char* sql_insert_event =
-    "INSERT INTO order_events (order_id, from_status, to_status, event, reason, trace_id, "
-    "created_at) VALUES ($1, $2, $3, $4, $5, $6, $7::timestamptz)";
-
-constexpr const char* sql_insert_hold =
-    "INSERT INTO inventory_holds (order_id, supplier, status, expires_at, created_at, "
-    "updated_at) VALUES ($1, $2, 'active', $3::timestamptz, $4::timestamptz, $4::timestamptz)";
-
-constexpr const char* sql_update_hold =
-    "UPDATE inventory_holds SET status = $2, updated_at = $3::timestamptz WHERE order_id = $1";
-
-constexpr const char* sql_insert_outbox =
-    "INSERT INTO outbox (order_id, kind, status, attempts, max_attempts, next_attempt_at, "
-    "created_at, updated_at) "
-    "VALUES ($1, $2, 'pending', $3, $4, $5::timestamptz, $6::timestamptz, $6::timestamptz)";
-
-constexpr const char* sql_finish_outbox =
-    "UPDATE outbox SET status = 'done', updated_at = $3::timestamptz "
-    "WHERE order_id = $1 AND kind = $2 AND status = 'pending'";
 
 constexpr const char* sql_reschedule_outbox =
     "UPDATE outbox SET attempts = $3, next_attempt_at = $4::timestamptz, last_error = $5, "
@@ -296,14 +322,22 @@ order_history_entry read_history(const pqxx::row& row) {
   return e;
 }
 
-/// The order with its history as `txn` sees it, or nothing.
-std::optional<order_record> load_in(pqxx::transaction_base& txn, const std::string& order_id) {
-  auto rows = txn.exec_params(std::string{sql_select_orders} + sql_where_order_id, order_id);
+/// The order with its history from the rows of `sql_load_order`, or nothing.
+std::optional<order_record> order_from(const pqxx::result& rows) {
   if (rows.empty())
     return std::nullopt;
-  auto x = read_order(rows[0]);
-  for (const auto& row : txn.exec_params(sql_select_history, order_id))
-    x.history.push_back(read_history(row));
+  const auto& row = rows[0];
+  auto x = read_order(row);
+  for (const auto& e : nlohmann::json::parse(row[row.size() - 1].as<std::string>())) {
+    order_history_entry h;
+    h.from_status = e.at(0).get<std::string>();
+    h.to_status = e.at(1).get<std::string>();
+    h.event = e.at(2).get<std::string>();
+    h.reason = e.at(3).get<std::string>();
+    h.at_us = e.at(4).get<int64_t>();
+    h.trace_id = e.at(5).get<std::string>();
+    x.history.push_back(std::move(h));
+  }
   return x;
 }
 
@@ -327,11 +361,33 @@ struct order_store::impl {
   std::unique_ptr<pqxx::connection> conn;
 
   /// The open connection, (re)connecting first when there is none.
+  /// Names of the statements prepared on `conn` (by hash of their text).
+  std::unordered_set<std::string> prepared;
+
+  /// Runs `sql` as a prepared statement (prepared on first use on this connection: the
+  /// server plans each statement once instead of on every call).
+  template <class... Ts>
+  pqxx::result run(pqxx::transaction_base& txn, const std::string& sql, Ts&&... xs) {
+    char name[24];
+    std::snprintf(name, sizeof name, "bb_%016zx", std::hash<std::string>{}(sql));
+    if (prepared.insert(name).second) {
+      try {
+        conn->prepare(name, sql);
+      } catch (...) {
+        prepared.erase(name);
+        throw;
+      }
+    }
+    return txn.exec_prepared(name, std::forward<Ts>(xs)...);
+  }
+
   pqxx::connection& connection() {
     if (conn && !conn->is_open())
       conn.reset();
-    if (!conn)
+    if (!conn) {
       conn = std::make_unique<pqxx::connection>(conninfo);
+      prepared.clear();
+    }
     return *conn;
   }
 
@@ -402,7 +458,7 @@ caf::error order_store::sync_agents(const std::vector<credit_limit>& agents) {
   try {
     auto txn = impl_->begin<pqxx::work>("order_sync_agents");
     for (const auto& a : agents)
-      txn->exec_params(sql_upsert_agent, a.agent_id, a.name, a.currency, a.limit_minor);
+      impl_->run(*txn, sql_upsert_agent, a.agent_id, a.name, a.currency, a.limit_minor);
     txn->commit();
     return caf::none;
   } catch (...) {
@@ -413,7 +469,7 @@ caf::error order_store::sync_agents(const std::vector<credit_limit>& agents) {
 caf::expected<credit_state> order_store::credit(const std::string& agent_id) {
   try {
     auto txn = impl_->begin<pqxx::read_transaction>("order_credit");
-    auto rows = txn->exec_params(sql_select_credit, agent_id);
+    auto rows = impl_->run(*txn, sql_select_credit, agent_id);
     txn->commit();
     if (rows.empty())
       return make_error(ec::not_found, "agent " + agent_id + " has no credit line");
@@ -446,32 +502,39 @@ caf::expected<create_outcome> order_store::create(const new_order& n) {
   auto updated = o.updated_us != 0 ? timestamp_literal(o.updated_us) : created;
   try {
     auto txn = impl_->begin<pqxx::work>("order_create");
-    auto inserted = txn->exec_params(
-        sql_insert_order, o.order_id, o.agent_id, o.client_reference, o.status, o.status_reason,
-        o.supplier, o.supplier_ref, o.hotel_id, o.hotel_code, o.room_code, o.room_name, o.board,
-        o.check_in, o.check_out, rooms_json(o.rooms), *guests, contact, o.price_minor, o.currency,
-        o.net_minor, o.net_currency, o.credit_minor, o.credit_currency, o.refundable,
-        policies_json(o.policies), o.hold_only, o.penalty_minor, o.refund_minor, o.scenario,
-        o.trace_id, created, updated);
+    auto inserted = impl_->run(
+        *txn, sql_insert_order, o.order_id, o.agent_id, o.client_reference, o.status,
+        o.status_reason, o.supplier, o.supplier_ref, o.hotel_id, o.hotel_code, o.room_code,
+        o.room_name, o.board, o.check_in, o.check_out, rooms_json(o.rooms), *guests, contact,
+        o.price_minor, o.currency, o.net_minor, o.net_currency, o.credit_minor, o.credit_currency,
+        o.refundable, policies_json(o.policies), o.hold_only, o.penalty_minor, o.refund_minor,
+        o.scenario, o.trace_id, created, updated);
     if (inserted.empty()) {
       // Taken. A new statement sees what the conflicting transaction committed.
-      auto existing = txn->exec_params(sql_find_by_reference, o.agent_id, o.client_reference);
+      auto existing = impl_->run(*txn, sql_find_by_reference, o.agent_id, o.client_reference);
       if (existing.empty())
         return make_error(ec::conflict, "order id " + o.order_id +
                                             " is already used by another order (the trial was "
                                             "already used for another client reference)");
-      auto found = load_in(*txn, existing[0][0].as<std::string>());
+      auto found = order_from(impl_->run(*txn, sql_load_order, existing[0][0].as<std::string>()));
       txn->commit();
       if (!found)
         return make_error(ec::internal, "order of client reference " + o.client_reference +
                                             " vanished during its replay");
       return create_outcome{std::move(*found), true};
     }
+    impl_->run(*txn, sql_create_effects, o.order_id, o.status, o.status_reason, o.trace_id, created,
+               o.hold_expires_us > 0, o.supplier,
+               timestamp_literal(std::max<int64_t>(o.hold_expires_us, 0)), o.status != status_held,
+               n.max_attempts, timestamp_literal(n.outbox_due_us));
+    auto stored = order_from(impl_->run(*txn, sql_load_order, o.order_id));
+    // The credit line is one row per agent that every order of the agent updates: it is
+    // locked last, so the lock is held only until the commit right after it.
     if (o.credit_minor > 0) {
       auto reserved =
-          txn->exec_params(sql_reserve_credit, o.agent_id, o.credit_minor, o.order_id, created);
+          impl_->run(*txn, sql_reserve_credit, o.agent_id, o.credit_minor, o.order_id, created);
       if (reserved.affected_rows() == 0) {
-        auto line = txn->exec_params(sql_select_credit, o.agent_id);
+        auto line = impl_->run(*txn, sql_select_credit, o.agent_id);
         if (line.empty())
           return make_error(ec::insufficient_credit, "agent " + o.agent_id + " has no credit line");
         auto available =
@@ -482,15 +545,6 @@ caf::expected<create_outcome> order_store::create(const new_order& n) {
                               std::to_string(o.credit_minor) + " needed");
       }
     }
-    txn->exec_params(sql_insert_event, o.order_id, std::string{}, o.status, std::string{"created"},
-                     o.status_reason, o.trace_id, created);
-    if (o.hold_expires_us > 0)
-      txn->exec_params(sql_insert_hold, o.order_id, o.supplier,
-                       timestamp_literal(o.hold_expires_us), created);
-    if (o.status != status_held)
-      txn->exec_params(sql_insert_outbox, o.order_id, std::string{"book"}, int32_t{1},
-                       n.max_attempts, timestamp_literal(n.outbox_due_us), created);
-    auto stored = load_in(*txn, o.order_id);
     txn->commit();
     if (!stored)
       return make_error(ec::internal, "order " + o.order_id + " vanished after its insert");
@@ -503,7 +557,7 @@ caf::expected<create_outcome> order_store::create(const new_order& n) {
 caf::expected<order_record> order_store::load(const std::string& order_id) {
   try {
     auto txn = impl_->begin<pqxx::read_transaction>("order_load");
-    auto found = load_in(*txn, order_id);
+    auto found = order_from(impl_->run(*txn, sql_load_order, order_id));
     txn->commit();
     if (!found)
       return make_error(ec::not_found, order_not_found(order_id));
@@ -518,10 +572,10 @@ caf::expected<order_record> order_store::apply(const order_change& c) {
   try {
     auto txn = impl_->begin<pqxx::work>("order_apply");
     auto updated =
-        txn->exec_params(sql_update_order, c.order_id, c.version, c.from_status, c.to_status,
-                         c.reason, c.supplier_ref, c.penalty_minor, c.refund_minor, at, c.trace_id);
+        impl_->run(*txn, sql_update_order, c.order_id, c.version, c.from_status, c.to_status,
+                   c.reason, c.supplier_ref, c.penalty_minor, c.refund_minor, at, c.trace_id);
     if (updated.empty()) {
-      auto state = txn->exec_params(sql_order_state, c.order_id);
+      auto state = impl_->run(*txn, sql_order_state, c.order_id);
       if (state.empty())
         return make_error(ec::not_found, order_not_found(c.order_id));
       return make_error(ec::conflict,
@@ -530,9 +584,13 @@ caf::expected<order_record> order_store::apply(const order_change& c) {
                             std::to_string(c.version) + " in status " + c.from_status);
     }
     auto agent_id = updated[0][0].as<std::string>();
-    if (c.from_status != c.to_status || !c.event.empty())
-      txn->exec_params(sql_insert_event, c.order_id, c.from_status, c.to_status, c.event, c.reason,
-                       c.trace_id, at);
+    impl_->run(*txn, sql_change_effects, c.order_id, c.from_status, c.to_status, c.event, c.reason,
+               c.trace_id, at, c.from_status != c.to_status || !c.event.empty(), c.hold_status,
+               c.outbox_done_kind, c.outbox_add_kind, c.outbox_add_attempts,
+               c.outbox_add_max_attempts,
+               timestamp_literal(c.outbox_add_due_us != 0 ? c.outbox_add_due_us : now_us()));
+    auto stored = order_from(impl_->run(*txn, sql_load_order, c.order_id));
+    // Credit movements last: the agent's row stays locked only until the commit.
     // (kind, reserved delta, captured delta, amount) of each movement.
     struct movement {
       const char* kind;
@@ -549,21 +607,13 @@ caf::expected<order_record> order_store::apply(const order_change& c) {
       if (m.amount < 0)
         return make_error(ec::invalid_request,
                           std::string{"negative credit "} + m.kind + " on order " + c.order_id);
-      auto moved = txn->exec_params(sql_move_credit, agent_id, c.order_id, m.reserved, m.captured,
-                                    std::string{m.kind}, m.amount, at);
+      auto moved = impl_->run(*txn, sql_move_credit, agent_id, c.order_id, m.reserved, m.captured,
+                              std::string{m.kind}, m.amount, at);
       if (moved.affected_rows() == 0)
         return make_error(ec::internal, std::string{"credit "} + m.kind + " of order " +
                                             c.order_id + ": agent " + agent_id +
                                             " has no credit line");
     }
-    if (!c.hold_status.empty())
-      txn->exec_params(sql_update_hold, c.order_id, c.hold_status, at);
-    if (!c.outbox_done_kind.empty())
-      txn->exec_params(sql_finish_outbox, c.order_id, c.outbox_done_kind, at);
-    if (!c.outbox_add_kind.empty())
-      txn->exec_params(sql_insert_outbox, c.order_id, c.outbox_add_kind, c.outbox_add_attempts,
-                       c.outbox_add_max_attempts, timestamp_literal(c.outbox_add_due_us), at);
-    auto stored = load_in(*txn, c.order_id);
     txn->commit();
     if (!stored)
       return make_error(ec::internal, "order " + c.order_id + " vanished during a change");
@@ -577,8 +627,8 @@ caf::expected<order_record> order_store::apply(const order_change& c) {
 caf::error order_store::reschedule(const outbox_schedule& s) {
   try {
     auto txn = impl_->begin<pqxx::work>("order_reschedule");
-    auto rows = txn->exec_params(sql_reschedule_outbox, s.order_id, s.kind, s.attempts,
-                                 timestamp_literal(s.due_us), s.last_error);
+    auto rows = impl_->run(*txn, sql_reschedule_outbox, s.order_id, s.kind, s.attempts,
+                           timestamp_literal(s.due_us), s.last_error);
     if (rows.affected_rows() == 0)
       return make_error(ec::not_found,
                         "order " + s.order_id + " has no pending " + s.kind + " outbox row");
@@ -597,8 +647,8 @@ caf::expected<std::vector<outbox_item>> order_store::claim_due(int64_t now_us, i
     return result;
   try {
     auto txn = impl_->begin<pqxx::work>("order_claim_due");
-    auto rows = txn->exec_params(sql_claim_due, timestamp_literal(now_us), limit,
-                                 timestamp_literal(now_us + lease_us));
+    auto rows = impl_->run(*txn, sql_claim_due, timestamp_literal(now_us), limit,
+                           timestamp_literal(now_us + lease_us));
     result.reserve(rows.size());
     for (const auto& row : rows) {
       outbox_item x;
@@ -623,7 +673,7 @@ caf::expected<std::vector<hold_info>> order_store::active_holds(int32_t limit) {
     return result;
   try {
     auto txn = impl_->begin<pqxx::read_transaction>("order_active_holds");
-    auto rows = txn->exec_params(sql_active_holds, limit);
+    auto rows = impl_->run(*txn, sql_active_holds, limit);
     result.reserve(rows.size());
     for (const auto& row : rows)
       result.push_back({row[0].as<std::string>(), row[1].as<std::string>(), row[2].as<int64_t>()});
@@ -638,9 +688,9 @@ caf::expected<std::vector<order_record>> order_store::list(const order_filter& f
   auto limit = std::clamp(f.limit, int32_t{1}, max_list_limit);
   try {
     auto txn = impl_->begin<pqxx::read_transaction>("order_list");
-    auto rows = txn->exec_params(std::string{sql_select_orders} + sql_where_filter, f.agent_id,
-                                 f.client_reference, f.status, optional_timestamp(f.from_us),
-                                 optional_timestamp(f.to_us), limit);
+    auto rows = impl_->run(*txn, std::string{sql_select_orders} + sql_where_filter, f.agent_id,
+                           f.client_reference, f.status, optional_timestamp(f.from_us),
+                           optional_timestamp(f.to_us), limit);
     std::vector<order_record> result;
     result.reserve(rows.size());
     std::map<std::string, size_t> index;
@@ -651,7 +701,7 @@ caf::expected<std::vector<order_record>> order_store::list(const order_filter& f
       ids.push_back(result.back().order_id);
     }
     if (!result.empty()) {
-      for (const auto& row : txn->exec_params(sql_select_histories, ids.dump())) {
+      for (const auto& row : impl_->run(*txn, sql_select_histories, ids.dump())) {
         if (auto i = index.find(row[0].as<std::string>()); i != index.end())
           result[i->second].history.push_back(read_history(row));
       }
