@@ -314,7 +314,27 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
               auto& st = self->state;
               const auto& cfg = *st.env->cfg;
               if (!t) {
-                rp.deliver(t.error());
+                // The same client reference again must return its order even after the trial is
+                // gone (a retry after inventory.hold_ttl, say): look before refusing.
+                auto err = t.error();
+                auto store = order_store_for(*st.env, req.agent_id + req.client_reference);
+                if (code_of(err) != ec::not_found || !store) {
+                  rp.deliver(err);
+                  return;
+                }
+                order_filter f;
+                f.agent_id = req.agent_id;
+                f.client_reference = req.client_reference;
+                f.limit = 1;
+                self->request(store, store_timeout, list_atom::value, f)
+                    .then(
+                        [rp, err](std::vector<order_record>& found) mutable {
+                          if (found.empty())
+                            rp.deliver(err);
+                          else
+                            rp.deliver(order_reply{std::move(found.front()), true});
+                        },
+                        [rp](caf::error& e) mutable { rp.deliver(e); });
                 return;
               }
               if (t->status == "sold_out") {
