@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh: `make bench` — bedbank's three benchmarks, figures into docs/benchmarks.md.
+# bench/run.sh: `make bench` — bedbank's four benchmarks, figures into docs/benchmarks.md.
 #
-#   bench/run.sh <build dir> [fanout|cache|journal ...]
+#   bench/run.sh <build dir> [fanout|cache|journal|orders ...]
 #
 #   fanout   search latency with ten mock suppliers at a fixed 50 ms each and no cache
 #            (bench/fanout.yaml): wrk p50/p99 minus 50 ms = bedbank's fan-out overhead.
@@ -9,14 +9,19 @@
 #            nginx serving the same JSON body as a static file.
 #   journal  build/<preset>/bench/journal_bench: spans/s through the journal actor against a
 #            raw COPY of the same rows, and that no span is lost.
+#   orders   build/<preset>/bench/order_bench against bench/orders.yaml (mock suppliers at a
+#            fixed 0 ms, scenario ok): 50 bookings one at a time, then confirmed orders/s end
+#            to end (trial + create from 16 keep-alive connections) and the create call's
+#            p50/p99 ("platform time per booking"); then, with bedbank stopped, pgbench's default TPC-B-like script on the
+#            same PostgreSQL server with as many clients: its transactions/s as the baseline.
 #
 # Everything runs on 127.0.0.1 with its own ports (PostgreSQL 35432, Redis 36379, ClickHouse
 # 38123, bedbank 38080/39090, nginx 38081) and its own run dir <build dir>/bench-run (wiped at
 # start), so it never collides with `make run` or the tests. Every process it starts is stopped
-# by PID on exit. Load is bounded: wrk runs for fixed durations, the journal bench sends a fixed
-# number of spans. Targets are goals printed beside the figures, not assertions: the exit code
+# by PID on exit. Load is bounded: wrk, order_bench and pgbench run for fixed durations, the
+# journal bench sends a fixed number of spans. Targets are goals printed beside the figures, not assertions: the exit code
 # is 0 when every benchmark ran (targets met or not) and 1 when one could not run. With no
-# benchmark named, all three run and docs/benchmarks.md gets the new figures (between its
+# benchmark named, all four run and docs/benchmarks.md gets the new figures (between its
 # `bench:begin`/`bench:end` markers; the text around them is kept). Naming some runs only those
 # and leaves the document alone.
 # shellcheck disable=SC2317,SC2154 # benchmarks run as "bench_$1"; results are set by printf -v
@@ -43,11 +48,25 @@ readonly journal_timeout_s=900     # the whole journal bench; normally well unde
 readonly target_p99_overhead_ms=5
 readonly target_cache_ratio=0.7
 readonly target_journal_ratio=0.8
+readonly orders_connections=16     # order_bench connections = pgbench clients
+readonly orders_warmup_s=3
+readonly orders_duration_s=20      # the measured window, after the warm-up
+readonly orders_serial=50          # bookings one at a time before the load (no queueing)
+readonly orders_verify=16          # confirmed orders read back with GET /api/orders/{id}
+readonly orders_timeout_s=300      # the whole order_bench run; normally warm-up + duration + ~5 s
+readonly pgbench_db=pgbench_bench
+readonly pgbench_scale=10
+readonly pgbench_jobs=2
+readonly pgbench_seconds=15
+readonly pgbench_timeout_s=600     # pgbench -i plus the run
+readonly pg_bin=/usr/lib/postgresql/15/bin
+readonly target_orders_ratio=0.3   # confirmed orders/s ≥ this × pgbench tps
+readonly target_create_p99_ms=20
 readonly start_timeout_s=30        # bedbank / nginx must answer within this
 readonly stop_timeout_s=15         # before KILL
 readonly curl_timeout_s=10
 readonly cache_warm_attempts=5
-readonly all_benchmarks="fanout cache journal"
+readonly all_benchmarks="fanout cache journal orders"
 
 die() {
   echo "bench: $*" >&2
@@ -55,7 +74,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 <build dir> [fanout|cache|journal ...]" >&2
+  echo "usage: $0 <build dir> [fanout|cache|journal|orders ...]" >&2
   exit 2
 }
 
@@ -68,6 +87,7 @@ build=$(cd "$build_arg" && pwd)
 cd "$root"
 bin=$build/apps/bedbank
 journal_bin=$build/bench/journal_bench
+order_bin=$build/bench/order_bench
 run_dir=$build/bench-run
 results=$run_dir/results
 doc=$root/docs/benchmarks.md
@@ -193,13 +213,14 @@ metrics_snapshot() {
   curl -s --max-time "$curl_timeout_s" "http://$host:$admin_port/metrics" >"$1" 2>/dev/null || true
 }
 
-# metrics_summary <file>: the lines of a /metrics snapshot that show trouble under load:
-# HTTP requests by status, rate limiting, the journal's counters, supplier outcomes summed
-# over all suppliers.
+# metrics_summary <file> [regex]: the lines of a /metrics snapshot that show trouble under
+# load: HTTP requests by status, rate limiting, the journal's counters, supplier outcomes
+# summed over all suppliers, and the metrics whose line matches <regex> (if given).
 metrics_summary() {
-  awk '
+  awk -v extra="${2:-}" '
     /^#/ { next }
     /^bedbank_http_(requests_total|rate_limited_total)/ || /^bedbank_journal_/ { print; next }
+    extra != "" && $0 ~ extra { print; next }
     /^bedbank_supplier_(calls|errors|timeouts|rejected)_total/ {
       name = $1; sub(/\{.*/, "", name); sum[name] += $NF; next
     }
@@ -453,6 +474,76 @@ bench_journal() {
   record "$out" rounds_text "$(grep -E '^round ' "$log")"
 }
 
+# -- benchmark 4: orders end to end against pgbench ---------------------------------------
+
+# pg_sql <database> <sql>: runs one statement on the bench's PostgreSQL server.
+pg_sql() {
+  PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$pg_port" -U bedbank -d "$1" -c "$2"
+}
+
+bench_orders() {
+  local out=$results/orders.env config=bench/orders.yaml
+  local log=$run_dir/orders-bedbank.log bench_log=$run_dir/orders-bench.txt
+  local pgb_init=$run_dir/pgbench-init.txt pgb_out=$run_dir/pgbench.txt
+  : >"$out"
+  [[ -x "$order_bin" ]] || die "no $order_bin (cmake --build --preset release --target order_bench)"
+  [[ -x "$pg_bin/pgbench" ]] || die "no $pg_bin/pgbench (Debian package postgresql-15)"
+  "$bin" migrate --config "$config" >"$run_dir/orders-migrate.log" 2>&1 ||
+    die "bedbank migrate failed (log: $run_dir/orders-migrate.log)"
+  start_bedbank "$log" --config "$config"
+
+  local cmd="order_bench --host $host --port $agent_port --key $api_key --connections $orders_connections --warmup $orders_warmup_s --duration $orders_duration_s --serial $orders_serial --verify $orders_verify"
+  echo "orders: $cmd"
+  timeout "$orders_timeout_s" "$order_bin" --host "$host" --port "$agent_port" --key "$api_key" \
+    --connections "$orders_connections" --warmup "$orders_warmup_s" \
+    --duration "$orders_duration_s" --serial "$orders_serial" --verify "$orders_verify" 2>&1 |
+    tee "$bench_log" || die "orders: order_bench failed (log: $bench_log, bedbank log: $log)"
+  metrics_snapshot "$run_dir/orders-metrics.txt"
+  stop_bedbank
+  local line
+  line=$(grep '^RESULT ' "$bench_log") || die "orders: no RESULT line from order_bench"
+
+  # pgbench on the same server, right after (bedbank stopped): the database's own ceiling for
+  # small write transactions from as many clients.
+  local init_cmd="pgbench -i -q -s $pgbench_scale -h $host -p $pg_port -U bedbank $pgbench_db"
+  local pgb_cmd="pgbench -c $orders_connections -j $pgbench_jobs -T $pgbench_seconds -h $host -p $pg_port -U bedbank $pgbench_db"
+  pg_sql postgres "DROP DATABASE IF EXISTS $pgbench_db" >/dev/null ||
+    die "orders: could not drop database $pgbench_db"
+  pg_sql postgres "CREATE DATABASE $pgbench_db OWNER bedbank" >/dev/null ||
+    die "orders: could not create database $pgbench_db"
+  echo "orders: $init_cmd"
+  timeout "$pgbench_timeout_s" "$pg_bin/pgbench" -i -q -s "$pgbench_scale" -h "$host" -p "$pg_port" \
+    -U bedbank "$pgbench_db" >"$pgb_init" 2>&1 || die "orders: pgbench -i failed: $(tail -n 5 "$pgb_init")"
+  echo "orders: $pgb_cmd"
+  timeout "$pgbench_timeout_s" "$pg_bin/pgbench" -c "$orders_connections" -j "$pgbench_jobs" \
+    -T "$pgbench_seconds" -h "$host" -p "$pg_port" -U bedbank "$pgbench_db" >"$pgb_out" 2>&1 ||
+    die "orders: pgbench failed: $(tail -n 5 "$pgb_out")"
+  cat "$pgb_out"
+  local tps
+  tps=$(awk '/^tps = / { printf "%.0f", $3; found = 1; exit } END { if (!found) exit 1 }' "$pgb_out") ||
+    die "orders: no tps in pgbench's output"
+  pg_sql postgres "DROP DATABASE IF EXISTS $pgbench_db" >/dev/null || true
+
+  record "$out" cmd_config "bedbank migrate --config $config && bedbank serve --config $config"
+  record "$out" cmd "$cmd"
+  record "$out" cmd_pgbench_init "$init_cmd"
+  record "$out" cmd_pgbench "$pgb_cmd"
+  local kv
+  for kv in ${line#RESULT }; do
+    record "$out" "${kv%%=*}" "${kv#*=}"
+  done
+  record "$out" outcomes "$(grep '^OUTCOME ' "$bench_log" | sed 's/^OUTCOME //')"
+  record "$out" examples "$(grep '^EXAMPLE ' "$bench_log" | sed 's/^EXAMPLE //' | head -n 12)"
+  record "$out" readback "$(grep '^order_bench: read back' "$bench_log")"
+  record "$out" pgbench_tps "$tps"
+  record "$out" pgbench_text "$(grep -E '^(scaling factor|query mode|number of clients|number of threads|duration|number of transactions|number of failed|latency average|initial connection time|tps)[ :]' "$pgb_out")"
+  record "$out" ratio "$(awk -v a="$(grep -o 'orders_per_s=[0-9.]*' <<<"$line" | cut -d= -f2)" -v b="$tps" \
+    'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
+  record "$out" metrics "$(metrics_summary "$run_dir/orders-metrics.txt" '^bedbank_(order|orders|credit|booking|outbox|trial)')"
+  record "$out" log_warnings "$(grep -cE '"level":"(warn|error)"' "$log" || true)"
+  record "$out" log_warning_sample "$(grep -E '"level":"(warn|error)"' "$log" | head -n 3 || true)"
+}
+
 # -- one benchmark in a child process (so `set -e` holds inside it) ------------------------
 
 if [[ "${BENCH_CHILD:-}" == 1 ]]; then
@@ -526,7 +617,7 @@ verdict() {
 }
 
 summary=()
-fanout_verdict='' cache_verdict='' journal_verdict=''
+fanout_verdict='' cache_verdict='' journal_verdict='' orders_verdict=''
 if [[ "${status[fanout]:-}" == ran ]]; then
   fanout_verdict=$(verdict "$res_fanout_p99_overhead_ms <= $target_p99_overhead_ms")
   summary+=("fan-out: p50 ${res_fanout_p50_ms} ms (overhead ${res_fanout_p50_overhead_ms} ms), p99 ${res_fanout_p99_ms} ms (overhead ${res_fanout_p99_overhead_ms} ms; target <= $target_p99_overhead_ms ms: ${fanout_verdict//\*/})")
@@ -538,6 +629,10 @@ fi
 if [[ "${status[journal]:-}" == ran ]]; then
   journal_verdict=$(verdict "$res_journal_ratio >= $target_journal_ratio && $res_journal_lost == 0 && $res_journal_dropped == 0")
   summary+=("journal: $res_journal_journal_rate spans/s, raw COPY $res_journal_raw_rate rows/s, ratio $res_journal_ratio, lost $res_journal_lost, dropped $res_journal_dropped (target >= $target_journal_ratio, zero lost: ${journal_verdict//\*/})")
+fi
+if [[ "${status[orders]:-}" == ran ]]; then
+  orders_verdict=$(verdict "$res_orders_ratio >= $target_orders_ratio && $res_orders_create_p99_ms <= $target_create_p99_ms")
+  summary+=("orders: $res_orders_orders_per_s confirmed orders/s, create p50 $res_orders_create_p50_ms ms p99 $res_orders_create_p99_ms ms, pgbench $res_orders_pgbench_tps tps, ratio $res_orders_ratio, not confirmed $res_orders_not_confirmed (target >= $target_orders_ratio x pgbench, p99 <= $target_create_p99_ms ms: ${orders_verdict//\*/})")
 fi
 echo
 echo "== bench: summary =="
@@ -556,7 +651,7 @@ fi
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem_gib=$(awk '/^MemTotal:/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
 commit=$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)
-dirty=$(git -C "$root" status --porcelain 2>/dev/null | wc -l)
+dirty=$( (git -C "$root" status --porcelain 2>/dev/null || true) | wc -l)
 
 # indent <text>: every line as a markdown code line (four spaces).
 indent() {
@@ -594,6 +689,11 @@ section=$(mktemp)
     echo "| 3. journal ingest (${journal_spans} spans, median of ${journal_rounds}) | journal **${res_journal_journal_rate} spans/s**, raw COPY ${res_journal_raw_rate} rows/s → **${res_journal_ratio}×**; lost ${res_journal_lost}, dropped ${res_journal_dropped} | ≥ ${target_journal_ratio}× raw COPY, zero lost | $journal_verdict |"
   else
     echo "| 3. journal ingest | ${status[journal]} | ≥ ${target_journal_ratio}× raw COPY, zero lost | — |"
+  fi
+  if ran orders; then
+    echo "| 4. orders end to end (${orders_connections} connections, mock suppliers at 0 ms) | **${res_orders_orders_per_s} confirmed orders/s**, pgbench ${res_orders_pgbench_tps} tps → **${res_orders_ratio}×**; create p50 ${res_orders_create_p50_ms} ms, p99 **${res_orders_create_p99_ms} ms**; one at a time: create p50 ${res_orders_serial_create_p50_ms} ms; not confirmed ${res_orders_not_confirmed} | ≥ ${target_orders_ratio}× pgbench tps, create p99 ≤ ${target_create_p99_ms} ms | $orders_verdict |"
+  else
+    echo "| 4. orders end to end | ${status[orders]} | ≥ ${target_orders_ratio}× pgbench tps, create p99 ≤ ${target_create_p99_ms} ms | — |"
   fi
   echo
   if ran fanout; then
@@ -646,6 +746,43 @@ section=$(mktemp)
     indent "$res_journal_cmd"
     echo
     indent "$res_journal_rounds_text"
+    echo
+  fi
+  if ran orders; then
+    echo "### 4. Orders end to end"
+    echo
+    echo "Config \`bench/orders.yaml\`: 3 mock suppliers, \`latency: {kind: fixed, fixed: 0ms}\`, \`scenario: ok\`, error/timeout/sold-out/drift 0, cache on, journal on, rate limit 10⁹/min, demo-a's credit line 10¹² CNY, log level warn."
+    echo "\`bench/order_bench.cpp\`: one search (${res_orders_hotels} hotels, ${res_orders_rate_keys} rate keys, ${res_orders_check_in} → ${res_orders_check_out}, one room for two adults), then ${res_orders_connections} keep-alive connections each loop \`POST /api/orders/trial\` (one guest, \`expected_price\` = the search price) → \`POST /api/orders\` (\`hold_only: false\`, a unique \`client_reference\`) for ${res_orders_warmup_s} s of warm-up and ${res_orders_duration_s} s measured; a 201 with \`status: confirmed\` is a confirmed order. Platform time per booking = the create call's latency (bedbank's own time plus the simulated supplier's bookkeeping write; the supplier itself waits 0 ms)."
+    echo "Then, with bedbank stopped, pgbench's default TPC-B-like script on the same PostgreSQL server (\`fsync=off\`, \`synchronous_commit=off\`, as for bedbank) with the same number of clients."
+    echo
+    indent "$res_orders_cmd_config"$'\n'"$res_orders_cmd"$'\n'"$res_orders_cmd_pgbench_init"$'\n'"$res_orders_cmd_pgbench"
+    echo
+    echo "| confirmed orders/s | create p50 | create p95 | create p99 | trial p50 | trial p99 | trial+create p50 | trial+create p99 | pgbench tps | ratio |"
+    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| ${res_orders_orders_per_s} (${res_orders_confirmed} in ${res_orders_duration_s} s) | ${res_orders_create_p50_ms} ms | ${res_orders_create_p95_ms} ms | ${res_orders_create_p99_ms} ms | ${res_orders_trial_p50_ms} ms | ${res_orders_trial_p99_ms} ms | ${res_orders_booking_p50_ms} ms | ${res_orders_booking_p99_ms} ms | ${res_orders_pgbench_tps} | ${res_orders_ratio}× |"
+    echo
+    echo "Before the load, ${res_orders_serial} bookings one at a time on one connection (no queueing): ${res_orders_serial_confirmed} confirmed, create p50 ${res_orders_serial_create_p50_ms} ms, p99 ${res_orders_serial_create_p99_ms} ms; trial+create p50 ${res_orders_serial_booking_p50_ms} ms."
+    echo
+    echo "Whole run (warm-up included): ${res_orders_attempts} booking attempts, ${res_orders_confirmed_total} confirmed, ${res_orders_not_confirmed} not confirmed (${res_orders_transport_errors} transport errors). Read back ${res_orders_verified} of ${res_orders_verify_checked} confirmed orders as \`confirmed\` with \`GET /api/orders/{id}\`. Outcomes:"
+    echo
+    indent "$res_orders_outcomes"
+    echo
+    if [[ -n "${res_orders_examples:-}" ]]; then
+      echo "First answers that were not a confirmed order:"
+      echo
+      indent "$res_orders_examples"
+      echo
+    fi
+    echo "pgbench:"
+    echo
+    indent "$res_orders_pgbench_text"
+    echo
+    echo "bedbank log: ${res_orders_log_warnings} warn/error lines."
+    if [[ -n "${res_orders_metrics:-}" ]]; then
+      echo "Selected \`/metrics\` after the run:"
+      echo
+      indent "$res_orders_metrics"
+    fi
     echo
   fi
   echo "<!-- bench:end -->"
