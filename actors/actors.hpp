@@ -164,8 +164,8 @@ using order_store_actor = caf::typed_actor<
 /// MOCK LEDGER: detached; what the simulated suppliers really hold (mock_bookings).
 using mock_ledger_actor = caf::typed_actor<
     /// Record a new booking: supplier code, the request, the reference made up for it.
-    caf::replies_to<create_booking_atom, std::string, booking_request, std::string>::with<
-        booking_detail>,
+    caf::replies_to<create_booking_atom, std::string, booking_request,
+                    std::string>::with<booking_detail>,
     /// The newest booking of a supplier under an idempotency key (found false when none).
     caf::replies_to<get_booking_atom, std::string, std::string>::with<booking_detail>,
     /// Cancel by supplier reference (not_found when the supplier has no such booking).

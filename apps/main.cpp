@@ -224,8 +224,9 @@ int run_serve(const options& o) {
                         return caf::actor_cast<caf::strong_actor_ptr>(
                             spawn_price_cache(s, cfg->redis));
                       }});
-  bool any_mock = std::any_of(cfg->suppliers.begin(), cfg->suppliers.end(),
-                              [](const config::supplier_config& sc) { return sc.mock.has_value(); });
+  bool any_mock =
+      std::any_of(cfg->suppliers.begin(), cfg->suppliers.end(),
+                  [](const config::supplier_config& sc) { return sc.mock.has_value(); });
   if (any_mock)
     children.push_back({directory::mock_ledger_name, [conninfo](caf::actor_system& s) {
                           return caf::actor_cast<caf::strong_actor_ptr>(

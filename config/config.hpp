@@ -151,19 +151,19 @@ bool is_mock_scenario(std::string_view name);
 /// `suppliers.<code>.mock:` — how a simulated supplier behaves.
 struct mock_profile {
   latency_profile latency;
-  double error_rate = 0.0;    ///< 0..1, share of calls answered with an error
-  double timeout_rate = 0.0;  ///< 0..1, share of calls never answered
-  double sold_out_rate = 0.0; ///< 0..1, share of hotels with no rates
-  double price_drift = 0.0;   ///< 0..1, largest relative price change on a re-check
-  uint64_t seed = 1;          ///< rate generator seed
-  int coverage_percent = 75;  ///< share of the catalog this supplier sells
-  std::string scenario = "ok"; ///< one of mock_scenarios
+  double error_rate = 0.0;         ///< 0..1, share of calls answered with an error
+  double timeout_rate = 0.0;       ///< 0..1, share of calls never answered
+  double sold_out_rate = 0.0;      ///< 0..1, share of hotels with no rates
+  double price_drift = 0.0;        ///< 0..1, largest relative price change on a re-check
+  uint64_t seed = 1;               ///< rate generator seed
+  int coverage_percent = 75;       ///< share of the catalog this supplier sells
+  std::string scenario = "ok";     ///< one of mock_scenarios
   milliseconds slow_booking{2000}; ///< answer delay of the slow_booking scenario
 };
 
 /// `suppliers.<code>.booking:` — the outbox relay's retry policy for this supplier's bookings.
 struct booking_policy {
-  int max_attempts = 5;       ///< CreateBooking / CancelBooking calls before giving up
+  int max_attempts = 5;        ///< CreateBooking / CancelBooking calls before giving up
   milliseconds backoff{60000}; ///< first retry delay (the seed retries every minute), doubling
 };
 

@@ -182,8 +182,8 @@ struct cancel_request {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, cancel_request& x) {
-  return f(caf::meta::type_name("cancel_request"), x.supplier_ref, x.idempotency_key,
-           x.scenario, x.trace);
+  return f(caf::meta::type_name("cancel_request"), x.supplier_ref, x.idempotency_key, x.scenario,
+           x.trace);
 }
 
 /// GetBooking: what the supplier holds under the platform's idempotency key (the order id).
@@ -490,9 +490,9 @@ struct trial_request {
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trial_request& x) {
-  return f(caf::meta::type_name("trial_request"), x.agent_id, x.supplier, x.hotel_id,
-           x.hotel_code, x.room_code, x.board, x.check_in, x.check_out, x.rooms, x.guests_json,
-           x.expected_minor, x.currency, x.scenario, x.trace);
+  return f(caf::meta::type_name("trial_request"), x.agent_id, x.supplier, x.hotel_id, x.hotel_code,
+           x.room_code, x.board, x.check_in, x.check_out, x.rooms, x.guests_json, x.expected_minor,
+           x.currency, x.scenario, x.trace);
 }
 
 /// POST /api/orders as the gateway hands it to the order engine.
@@ -531,8 +531,7 @@ struct order_command {
   trace_context trace;
 };
 
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, order_command& x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_command& x) {
   return f(caf::meta::type_name("order_command"), x.order_id, x.agent_id, x.scenario, x.trace);
 }
 
@@ -602,7 +601,7 @@ struct order_change {
   std::string reason;
   std::string trace_id;
   int64_t at_us = 0;
-  std::string supplier_ref;  ///< set on the order when not empty
+  std::string supplier_ref;   ///< set on the order when not empty
   int64_t penalty_minor = -1; ///< set when >= 0
   int64_t refund_minor = -1;  ///< set when >= 0
   // Credit movements on the agent's line (credit currency); each writes a credit_ledger row.
@@ -619,11 +618,11 @@ struct order_change {
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, order_change& x) {
-  return f(caf::meta::type_name("order_change"), x.order_id, x.version, x.from_status,
-           x.to_status, x.event, x.reason, x.trace_id, x.at_us, x.supplier_ref, x.penalty_minor,
-           x.refund_minor, x.credit_capture, x.credit_release, x.credit_refund, x.hold_status,
-           x.outbox_done_kind, x.outbox_add_kind, x.outbox_add_attempts,
-           x.outbox_add_max_attempts, x.outbox_add_due_us);
+  return f(caf::meta::type_name("order_change"), x.order_id, x.version, x.from_status, x.to_status,
+           x.event, x.reason, x.trace_id, x.at_us, x.supplier_ref, x.penalty_minor, x.refund_minor,
+           x.credit_capture, x.credit_release, x.credit_refund, x.hold_status, x.outbox_done_kind,
+           x.outbox_add_kind, x.outbox_add_attempts, x.outbox_add_max_attempts,
+           x.outbox_add_due_us);
 }
 
 /// Re-arms an order's pending outbox row of `kind` without a status change (an attempt

@@ -67,14 +67,14 @@ struct fake_db {
   std::map<std::string, order_credit> credit_of;
   std::vector<order_change> applied;
   std::vector<outbox_schedule> schedules;
-  std::map<std::string, int> loads;   ///< get_atom calls per order id
+  std::map<std::string, int> loads;     ///< get_atom calls per order id
   std::vector<caf::actor_addr> loaders; ///< who sent each get_atom
   std::vector<caf::actor_addr> writers; ///< who sent each apply_atom
   int creates = 0;
   /// Everything the real schema or the transition table would refuse; must stay empty.
   std::vector<std::string> violations;
-  std::vector<outbox_item> due;         ///< what the next claim answers
-  std::vector<hold_info> active_holds;  ///< what every holds query answers
+  std::vector<outbox_item> due;        ///< what the next claim answers
+  std::vector<hold_info> active_holds; ///< what every holds query answers
   int64_t next_row = 1;
 
   std::vector<outbox_row> rows(const std::string& id, const std::string& kind,
@@ -180,8 +180,7 @@ order_store_actor::behavior_type fake_store(order_store_actor::pointer self,
         auto& o = i->second;
         if (o.version != c.version || o.status != c.from_status)
           return make_error(ec::conflict, "order " + c.order_id + " is at version " +
-                                              std::to_string(o.version) + " in status " +
-                                              o.status);
+                                              std::to_string(o.version) + " in status " + o.status);
         if (auto why = illegal(c); !why.empty()) {
           db->violations.push_back("illegal transition " + describe(c) + ": " + why);
           return make_error(ec::conflict, "illegal transition " + describe(c));
@@ -270,7 +269,9 @@ order_store_actor::behavior_type fake_store(order_store_actor::pointer self,
         const auto& l = db->lines[agent];
         return credit_state{agent, "CNY", l.limit, l.reserved, l.captured};
       },
-      [=](health_atom) { return dependency_health{"postgresql", true, 1, {}}; },
+      [=](health_atom) {
+        return dependency_health{"postgresql", true, 1, {}};
+      },
   };
 }
 
@@ -284,10 +285,18 @@ struct outcome {
   bool silent = false;
 };
 
-outcome ok() { return {}; }
-outcome fails(ec code) { return {code, false, false}; }
-outcome not_found_there() { return {ec::none, false, false}; }
-outcome silent() { return {ec::none, false, true}; }
+outcome ok() {
+  return {};
+}
+outcome fails(ec code) {
+  return {code, false, false};
+}
+outcome not_found_there() {
+  return {ec::none, false, false};
+}
+outcome silent() {
+  return {ec::none, false, true};
+}
 
 struct fake_supplier {
   std::deque<outcome> creates, gets, cancels, avails; ///< empty: ok / found / available
@@ -781,9 +790,8 @@ CAF_TEST(unknown and not found at the supplier books again and confirms) {
   CAF_CHECK_EQUAL(events(id), (strings{"created", "supplier_silent", "supplier_not_found",
                                        "supplier_confirmed"}));
   // The second attempt was claimed (attempts 2) in the unknown → booking transaction.
-  auto second = std::find_if(db->applied.begin(), db->applied.end(), [](const order_change& c) {
-    return c.event == "supplier_not_found";
-  });
+  auto second = std::find_if(db->applied.begin(), db->applied.end(),
+                             [](const order_change& c) { return c.event == "supplier_not_found"; });
   CAF_REQUIRE(second != db->applied.end());
   CAF_CHECK_EQUAL(second->outbox_add_kind, "book");
   CAF_CHECK_EQUAL(second->outbox_add_attempts, 2);
@@ -1016,8 +1024,8 @@ CAF_TEST(a refused cancellation puts the order back to confirmed) {
   CAF_CHECK_EQUAL(stored(id).status_reason, "cancel_refused");
   CAF_CHECK_EQUAL(stored(id).penalty_minor, 0);
   CAF_CHECK_EQUAL(stored(id).refund_minor, 0);
-  CAF_CHECK_EQUAL(events(id), (strings{"created", "supplier_confirmed", "cancel_requested",
-                                       "cancel_refused"}));
+  CAF_CHECK_EQUAL(events(id),
+                  (strings{"created", "supplier_confirmed", "cancel_requested", "cancel_refused"}));
   CAF_CHECK_EQUAL(db->credit_of[id].refunded, 0);
   CAF_CHECK_EQUAL(db->lines["agent-a"].captured, net);
   CAF_CHECK_EQUAL(db->pending(id), 0u);
