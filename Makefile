@@ -33,7 +33,7 @@ run: build
 
 # Unit tests run a second time under AddressSanitizer and UBSan.
 UNIT_TESTS := domain_test order_test config_test actors_test mock_booking_test agent_json_test \
-  order_actor_test order_json_test rate_limiter_test gateway_http_test
+  order_actor_test order_json_test trace_report_test rate_limiter_test gateway_http_test
 
 test: build-test
 	@ctest --preset $(TEST_PRESET) --no-tests=error $(CTEST_ARGS)

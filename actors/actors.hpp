@@ -52,6 +52,7 @@ using expire_atom = caf::atom_constant<caf::atom("expire")>;
 using release_atom = caf::atom_constant<caf::atom("release")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
+using archive_atom = caf::atom_constant<caf::atom("archive")>;
 
 // -- interfaces ----------------------------------------------------------------------
 
@@ -116,12 +117,22 @@ using price_cache_actor = caf::typed_actor<
     /// PING; answers latency and status.
     caf::replies_to<health_atom>::with<dependency_health>>;
 
-/// TRACE READER: detached; reads spans back from PostgreSQL.
+/// TRACE READER: detached, a pool; builds trace reports from PostgreSQL and the ClickHouse
+/// archive (persistence::trace_repository).
 using trace_reader_actor = caf::typed_actor<
-    /// Every span of one trace (agent-scoped unless agent_id is empty).
-    caf::replies_to<get_atom, trace_query>::with<std::vector<span_record>>,
+    /// A report: one trace, an order's traces with its history, or a hotel's traces.
+    caf::replies_to<get_atom, trace_report_query>::with<trace_report>,
     /// PostgreSQL ping.
     caf::replies_to<health_atom>::with<dependency_health>>;
+
+/// ARCHIVER: detached, one per node while the cluster has no leader; moves spans older than
+/// trace.hot_days to ClickHouse every trace.archive_interval and drops archive partitions
+/// older than trace.archive_days.
+using archiver_actor = caf::typed_actor<
+    /// Runs a whole pass now and answers what it did.
+    caf::replies_to<archive_atom>::with<archive_pass>,
+    /// The timer: one bounded slice of a pass (generation guards stale timers).
+    caf::reacts_to<tick_atom, uint64_t>>;
 
 /// QUERY ENGINE: one per node; spawns a SEARCH actor per price query.
 using query_engine_actor = caf::typed_actor<

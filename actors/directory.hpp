@@ -21,13 +21,14 @@ public:
   /// Well-known names.
   static constexpr const char* engine_name = "query_engine";
   static constexpr const char* journal_name = "journal";
-  static constexpr const char* traces_name = "trace_reader";
+  static constexpr const char* archiver_name = "archiver";
   static constexpr const char* cache_name = "price_cache";
   static constexpr const char* orders_name = "order_engine";
   static constexpr const char* relay_name = "outbox_relay";
   static constexpr const char* mock_ledger_name = "mock_ledger";
   /// Order stores are registered as "order_store:<i>", i in [0, orders.store_connections).
   static std::string order_store_name(int i) { return "order_store:" + std::to_string(i); }
+  static std::string trace_reader_name(int i) { return "trace_reader:" + std::to_string(i); }
   /// Supplier connections are registered as "supplier:<code>".
   static std::string supplier_name(const std::string& code) { return "supplier:" + code; }
 
@@ -52,7 +53,12 @@ public:
 
   query_engine_actor engine() const { return get<query_engine_actor>(engine_name); }
   journal_actor journal() const { return get<journal_actor>(journal_name); }
-  trace_reader_actor traces() const { return get<trace_reader_actor>(traces_name); }
+  /// One of the `count` trace readers, chosen by `key`.
+  trace_reader_actor traces(uint64_t key, int count) const {
+    return get<trace_reader_actor>(
+        trace_reader_name(static_cast<int>(key % (count > 0 ? count : 1))));
+  }
+  archiver_actor archiver() const { return get<archiver_actor>(archiver_name); }
   price_cache_actor cache() const { return get<price_cache_actor>(cache_name); }
   order_engine_actor orders() const { return get<order_engine_actor>(orders_name); }
   outbox_relay_actor relay() const { return get<outbox_relay_actor>(relay_name); }

@@ -16,6 +16,7 @@
 #include "actors/local_cache.hpp"
 #include "config/config.hpp"
 #include "domain/catalog.hpp"
+#include "persistence/clickhouse_client.hpp"
 
 namespace bedbank {
 
@@ -52,7 +53,14 @@ inline constexpr const char* span_writer_name = "span_writer";
 span_writer_actor spawn_span_writer(caf::actor_system& sys, const std::string& conninfo);
 
 /// A detached actor reading trace_events from PostgreSQL at `conninfo`.
-trace_reader_actor spawn_trace_reader(caf::actor_system& sys, const std::string& conninfo);
+/// The ClickHouse archive's client of `cfg` (none when clickhouse.enabled is false).
+std::optional<persistence::clickhouse_client> archive_client(const config::bedbank_config& cfg);
+
+/// A trace reader over PostgreSQL (`conninfo`) and, when `cfg.clickhouse.enabled`, the archive.
+trace_reader_actor spawn_trace_reader(caf::actor_system& sys, const config::bedbank_config& cfg);
+
+/// The archiver of `env`'s configuration (needs clickhouse.enabled).
+archiver_actor spawn_archiver(caf::actor_system& sys, std::shared_ptr<const node_env> env);
 
 /// A detached actor in front of Redis for the price cache.
 price_cache_actor spawn_price_cache(caf::actor_system& sys, const config::redis_config& cfg);

@@ -81,19 +81,28 @@ int64_t retry_due_us(const order_state& st, int32_t attempt) {
   return domain::now_us() + (base << shift);
 }
 
+/// The context of a supplier call made inside a span of `tr`: the span's id (chosen now) is the
+/// supplier spans' parent.
+trace_context call_context(const trace_context& tr) {
+  return trace_context{tr.trace_id, domain::new_span_id(), tr.agent_id};
+}
+
 trace_context background_trace(const order_record& o) {
   return trace_context{o.trace_id, {}, o.agent_id};
 }
 
 /// Records one span of this order (related_type order, related_id the order id).
+/// `span_id`, when given, is the span's id chosen before the call it times (so that the
+/// supplier's spans of that call nest under it).
 void order_span(order_pointer self, const trace_context& tr, const char* event, int64_t started_us,
-                const std::string& status, const std::string& error, json request, json response) {
+                const std::string& status, const std::string& error, json request, json response,
+                std::string span_id = {}) {
   auto& st = self->state;
   if (tr.trace_id.empty())
     return;
   span_record s;
   s.trace_id = tr.trace_id;
-  s.span_id = domain::new_span_id();
+  s.span_id = span_id.empty() ? domain::new_span_id() : std::move(span_id);
   s.parent_span_id = tr.parent_span_id;
   s.event_type = event;
   s.service = "order_engine";
@@ -295,6 +304,7 @@ void create_booking(order_pointer self, int32_t attempt, trace_context tr, settl
   auto& rec = *st.rec;
   auto conn = st.env->actors->supplier(rec.supplier);
   auto started = domain::now_us();
+  auto call = call_context(tr);
   booking_request req;
   req.idempotency_key = rec.order_id;
   req.hotel_code = rec.hotel_code;
@@ -306,15 +316,15 @@ void create_booking(order_pointer self, int32_t attempt, trace_context tr, settl
   req.expected_net_minor = rec.net_minor;
   req.currency = rec.net_currency;
   req.scenario = rec.scenario;
-  req.trace = tr;
-  auto on_error = [self, attempt, tr, started, done](const caf::error& err) {
+  req.trace = call;
+  auto on_error = [self, attempt, tr, call, started, done](const caf::error& err) {
     auto& st = self->state;
     auto code = code_of(err);
     auto detail = message_of(err);
     json rq{{"attempt", attempt}, {"idempotency_key", st.id}};
     bool silent = code == ec::supplier_timeout || code == ec::supplier_unavailable;
     order_span(self, tr, "book", started, silent ? "timeout" : "error", to_string(code), rq,
-               json{{"error", to_string(code)}, {"message", detail}});
+               json{{"error", to_string(code)}, {"message", detail}}, call.parent_span_id);
     if (silent) {
       // No answer is not a failure: the booking may exist. Resolve by GetBooking later.
       auto c = change_to(st, domain::order_event::supplier_silent, to_string(code), tr.trace_id);
@@ -351,10 +361,11 @@ void create_booking(order_pointer self, int32_t attempt, trace_context tr, settl
   }
   self->request(conn, call_timeout(st) + supplier_grace, create_booking_atom::value, req)
       .then(
-          [self, attempt, tr, started, done](booking_detail& d) {
+          [self, attempt, tr, call, started, done](booking_detail& d) {
             order_span(self, tr, "book", started, "success", {},
                        json{{"attempt", attempt}, {"idempotency_key", self->state.id}},
-                       json{{"supplier_booking_ref", d.supplier_ref}, {"status", d.status}});
+                       json{{"supplier_booking_ref", d.supplier_ref}, {"status", d.status}},
+                       call.parent_span_id);
             settle_confirmed(self, domain::order_event::supplier_confirmed, d.supplier_ref, tr,
                              done);
           },
@@ -369,19 +380,21 @@ void resolve_then_book(order_pointer self, const outbox_item& item, trace_contex
   auto& rec = *st.rec;
   auto conn = st.env->actors->supplier(rec.supplier);
   auto started = domain::now_us();
+  auto call = call_context(tr);
   if (!conn) {
     reschedule(self, "book", item.attempts, retry_due_us(st, 1), "supplier_unavailable");
     done(rec);
     return;
   }
-  booking_query q{rec.order_id, rec.scenario, tr};
+  booking_query q{rec.order_id, rec.scenario, call};
   self->request(conn, call_timeout(st) + supplier_grace, get_booking_atom::value, q)
       .then(
-          [self, item, tr, started, done](booking_detail& d) {
+          [self, item, tr, call, started, done](booking_detail& d) {
             auto& st = self->state;
             order_span(self, tr, "resolve", started, "success", {},
                        json{{"idempotency_key", st.id}, {"attempts", item.attempts}},
-                       json{{"found", d.found}, {"supplier_booking_ref", d.supplier_ref}});
+                       json{{"found", d.found}, {"supplier_booking_ref", d.supplier_ref}},
+                       call.parent_span_id);
             if (d.found) {
               settle_confirmed(self, domain::order_event::supplier_confirmed, d.supplier_ref, tr,
                                done);
@@ -429,12 +442,12 @@ void resolve_then_book(order_pointer self, const outbox_item& item, trace_contex
                 [self, next_attempt, tr, done] { create_booking(self, next_attempt, tr, done); },
                 [done](const caf::error& e) { done(e); });
           },
-          [self, item, tr, started, done](caf::error& err) {
+          [self, item, tr, call, started, done](caf::error& err) {
             auto& st = self->state;
             order_span(self, tr, "resolve", started,
                        code_of(err) == ec::supplier_timeout ? "timeout" : "error",
                        to_string(code_of(err)), json{{"idempotency_key", st.id}},
-                       json{{"message", message_of(err)}});
+                       json{{"message", message_of(err)}}, call.parent_span_id);
             reschedule(self, "book", item.attempts, retry_due_us(st, 1), to_string(code_of(err)));
             done(*st.rec);
           });
@@ -479,14 +492,15 @@ void cancel_booking(order_pointer self, int32_t attempt, const std::string& scen
   auto& rec = *st.rec;
   auto conn = st.env->actors->supplier(rec.supplier);
   auto started = domain::now_us();
+  auto call = call_context(tr);
   cancel_request req{rec.supplier_ref, rec.order_id, scenario.empty() ? rec.scenario : scenario,
-                     tr};
-  auto on_error = [self, attempt, tr, started, done](const caf::error& err) {
+                     call};
+  auto on_error = [self, attempt, tr, call, started, done](const caf::error& err) {
     auto& st = self->state;
     auto code = code_of(err);
     order_span(self, tr, "cancel", started, code == ec::supplier_timeout ? "timeout" : "error",
                to_string(code), json{{"attempt", attempt}},
-               json{{"error", to_string(code)}, {"message", message_of(err)}});
+               json{{"error", to_string(code)}, {"message", message_of(err)}}, call.parent_span_id);
     bool refused = code == ec::conflict;
     if (refused || attempt >= booking_of(st).max_attempts) {
       auto c = change_to(st, domain::order_event::cancel_refused,
@@ -516,10 +530,10 @@ void cancel_booking(order_pointer self, int32_t attempt, const std::string& scen
   }
   self->request(conn, call_timeout(st) + supplier_grace, cancel_booking_atom::value, req)
       .then(
-          [self, attempt, tr, started, done](booking_detail& d) {
+          [self, attempt, tr, call, started, done](booking_detail& d) {
             auto& st = self->state;
             order_span(self, tr, "cancel", started, "success", {}, json{{"attempt", attempt}},
-                       json{{"status", d.status}});
+                       json{{"status", d.status}}, call.parent_span_id);
             auto c = change_to(st, domain::order_event::supplier_cancelled, st.rec->status_reason,
                                tr.trace_id);
             c.credit_refund = credit_refund_of(*st.rec, st.rec->refund_minor);

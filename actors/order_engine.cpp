@@ -96,15 +96,17 @@ void ensure_hold(engine_pointer self, const hold_info& h) {
   st.holds.emplace(h.order_id, std::move(a));
 }
 
+/// `span_id`, when given, was chosen before the supplier call the span times (the call's spans
+/// nest under it).
 void engine_span(engine_pointer self, const trace_context& tr, const char* event,
                  const std::string& order_id, int64_t started_us, const std::string& status,
-                 const std::string& error, json request, json response) {
+                 const std::string& error, json request, json response, std::string span_id = {}) {
   auto& st = self->state;
   if (tr.trace_id.empty())
     return;
   span_record s;
   s.trace_id = tr.trace_id;
-  s.span_id = domain::new_span_id();
+  s.span_id = span_id.empty() ? domain::new_span_id() : std::move(span_id);
   s.parent_span_id = tr.parent_span_id;
   s.event_type = event;
   s.service = "order_engine";
@@ -228,13 +230,15 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
         }
         const auto* sc = st.env->cfg->supplier(req.supplier);
         auto timeout = (sc != nullptr ? sc->timeout : milliseconds{5000}) + supplier_grace;
+        // The trial span is chosen now: the supplier's span of the check nests under it.
+        trace_context call{req.trace.trace_id, domain::new_span_id(), req.trace.agent_id};
         avail_request ar{req.hotel_code, req.room_code, req.board,    req.check_in,
-                         req.check_out,  req.rooms,     req.scenario, req.trace};
+                         req.check_out,  req.rooms,     req.scenario, call};
         auto started = domain::now_us();
         auto order_id = "ord_" + domain::new_span_id();
         self->request(conn, timeout, check_avail_atom::value, ar)
             .then(
-                [self, rp, req, started, order_id](avail_reply& av) mutable {
+                [self, rp, req, started, order_id, call](avail_reply& av) mutable {
                   auto& st = self->state;
                   const auto& cfg = *st.env->cfg;
                   trial_record t;
@@ -293,14 +297,15 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                                     agent_json::encode_money(req.expected_minor, req.currency)}},
                               json{{"status", t.status},
                                    {"price", agent_json::encode_money(t.price_minor, t.currency)},
-                                   {"net", agent_json::encode_money(t.net_minor, t.net_currency)}});
+                                   {"net", agent_json::encode_money(t.net_minor, t.net_currency)}},
+                              call.parent_span_id);
                   rp.deliver(std::move(t));
                 },
-                [self, rp, req, started, order_id](caf::error& err) mutable {
+                [self, rp, req, started, order_id, call](caf::error& err) mutable {
                   engine_span(self, req.trace, "trial", order_id, started,
                               code_of(err) == ec::supplier_timeout ? "timeout" : "error",
                               to_string(code_of(err)), json{{"supplier", req.supplier}},
-                              json{{"message", message_of(err)}});
+                              json{{"message", message_of(err)}}, call.parent_span_id);
                   rp.deliver(err);
                 });
         return rp;

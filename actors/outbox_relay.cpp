@@ -48,6 +48,7 @@ void relay_span(relay_pointer self, const outbox_item& item, int64_t started_us)
   s.started_us = started_us;
   s.duration_us = domain::now_us() - started_us;
   s.status = "success";
+  s.agent_id = item.agent_id;
   s.node = st.env->node_id;
   record_span(*st.env, std::move(s));
 }

@@ -3,6 +3,7 @@
 // merge by platform hotel → sort → reply → cache write → quit.
 #include <algorithm>
 #include <cstdio>
+#include <set>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -76,10 +77,51 @@ nlohmann::json describe_query(const domain::search_query& q) {
   return j;
 }
 
+/// A search naming hotels records one `hotel_rates` span per named hotel (related to the
+/// hotel: GET /api/traces/by-hotel finds it) with what was found for it. City searches do
+/// not: one span per hotel of a city would multiply the journal's volume.
+void record_hotels(search_pointer self, const search_result& result) {
+  auto& st = self->state;
+  if (st.req.query.hotel_ids.empty())
+    return;
+  std::unordered_map<std::string, const merged_hotel*> found;
+  for (const auto& h : result.hotels)
+    found.emplace(h.hotel_id, &h);
+  auto now = domain::now_us();
+  for (const auto& id : st.req.query.hotel_ids) {
+    nlohmann::json response{{"rates", 0}};
+    if (auto it = found.find(id); it != found.end()) {
+      std::set<std::string> suppliers;
+      for (const auto& r : it->second->rates)
+        suppliers.insert(r.supplier);
+      response = {{"rates", it->second->rates.size()},
+                  {"cheapest_net_minor", it->second->cheapest_net_minor},
+                  {"suppliers", suppliers},
+                  {"cache", result.cache_hit ? "hit" : "miss"}};
+    }
+    span_record s;
+    s.trace_id = st.req.trace.trace_id;
+    s.span_id = domain::new_span_id();
+    s.parent_span_id = st.span_id;
+    s.event_type = "hotel_rates";
+    s.service = "query_engine";
+    s.related_type = "hotel";
+    s.related_id = id;
+    s.request_data = nlohmann::json{{"hotel_id", id}}.dump();
+    s.response_data = response.dump();
+    s.started_us = now;
+    s.status = "success";
+    s.agent_id = st.req.trace.agent_id;
+    s.node = st.env->node_id;
+    record_span(*st.env, std::move(s));
+  }
+}
+
 /// Answers the agent and ends the search span; the actor then quits.
 void finish(search_pointer self, search_result result, const std::string& source) {
   auto& st = self->state;
   result.search_id = st.span_id;
+  record_hotels(self, result);
   record(self, "search", st.span_id, st.req.trace.parent_span_id, st.started_us, "success",
          describe_query(st.req.query),
          {{"cache", result.cache_hit ? "hit" : "miss"},

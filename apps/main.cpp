@@ -4,7 +4,6 @@
 #include <csignal>
 #include <cstdlib>
 #include <iostream>
-#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -15,13 +14,16 @@
 #include "actors/factories.hpp"
 #include "config/config.hpp"
 #include "domain/dates.hpp"
+#include "domain/ids.hpp"
 #include "gateway/server.hpp"
 #include "log/log.hpp"
 #include "persistence/migrations.hpp"
 #include "persistence/order_store.hpp"
-#include "persistence/span_store.hpp"
+#include "persistence/span_archiver.hpp"
+#include "persistence/trace_repository.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/registry.hpp"
+#include "protocols/trace_report.hpp"
 
 namespace {
 
@@ -37,7 +39,8 @@ const char* usage = R"(bedbank — B2B2B hotel distribution platform
 usage:
   bedbank serve   --config FILE [--role gateway,engine,journal|all] [--node-id ID] [--set key.path=value ...]
   bedbank migrate --config FILE [--set key.path=value ...]
-  bedbank trace   <order_id|trace_id> --config FILE
+  bedbank trace   <order_id|trace_id> --config FILE [--format text|json|html|otlp]
+  bedbank archive --config FILE [--set key.path=value ...]
   bedbank --help
 
 Bad flags or configuration print a message naming the key and exit with 2.
@@ -49,6 +52,7 @@ struct options {
   std::string role = "all";
   std::string node_id;
   std::string subject; // trace: the id
+  std::string format;  // trace: text (default), json, html, otlp
   std::vector<std::string> overrides;
 };
 
@@ -67,7 +71,8 @@ options parse_args(int argc, char** argv) {
     std::exit(0);
   }
   o.command = args[0];
-  if (o.command != "serve" && o.command != "migrate" && o.command != "trace")
+  if (o.command != "serve" && o.command != "migrate" && o.command != "trace" &&
+      o.command != "archive")
     usage_error("unknown command '" + o.command + "'");
   for (size_t i = 1; i < args.size(); ++i) {
     const auto& a = args[i];
@@ -87,6 +92,10 @@ options parse_args(int argc, char** argv) {
     else if (a == "--help" || a == "-h") {
       std::cout << usage;
       std::exit(0);
+    } else if (o.command == "trace" && a == "--format") {
+      o.format = value("--format");
+      if (o.format != "text" && o.format != "json" && o.format != "html" && o.format != "otlp")
+        usage_error("--format: '" + o.format + "' is not one of text, json, html, otlp");
     } else if (o.command == "trace" && o.subject.empty() && !a.starts_with("-"))
       o.subject = a;
     else
@@ -132,33 +141,71 @@ int run_migrate(const options& o) {
   return 0;
 }
 
+/// `bedbank trace`: the report of an order (or of one trace, for a 32-hex id) from both
+/// stores, printed as text (colours on a terminal only), JSON, HTML or OTLP.
 int run_trace(const options& o) {
+  using namespace bedbank;
   auto cfg = load(o);
-  bedbank::persistence::span_store store{cfg.database.conninfo()};
-  auto spans = store.trace(bedbank::trace_query{o.subject, ""});
-  if (!spans) {
-    std::cerr << "bedbank trace: " << caf::to_string(spans.error()) << "\n";
+  persistence::trace_repository repo{cfg.database.conninfo(), archive_client(cfg)};
+  trace_report_query q;
+  q.kind = domain::is_hex_id(o.subject, 32) ? "trace" : "order";
+  q.subject = o.subject;
+  auto report = repo.report(q);
+  if (!report) {
+    std::cerr << "bedbank trace: " << message_of(report.error()) << "\n";
     return 1;
   }
-  if (spans->empty()) {
-    std::cerr << "bedbank trace: no spans for '" << o.subject << "'\n";
+  if (o.format == "json")
+    std::cout << trace_report_format::encode_report(*report).dump(2) << "\n";
+  else if (o.format == "otlp")
+    std::cout << trace_report_format::encode_otlp(*report).dump(2) << "\n";
+  else if (o.format == "html")
+    std::cout << trace_report_format::render_html(*report);
+  else
+    std::cout << trace_report_format::render_text(*report, isatty(STDOUT_FILENO) == 1);
+  return 0;
+}
+
+/// `bedbank archive`: one archive pass now (every span older than trace.hot_days, then the
+/// retention drop); prints what moved. The same work the archiver actor does on its timer.
+int run_archive(const options& o) {
+  using namespace bedbank;
+  auto cfg = load(o);
+  auto client = archive_client(cfg);
+  if (!client) {
+    std::cerr << "bedbank archive: clickhouse.enabled is false; there is no archive\n";
+    return exit_usage;
+  }
+  persistence::span_archiver archiver{cfg.database.conninfo(), std::move(*client)};
+  constexpr int64_t us_per_day = 86'400'000'000;
+  auto started = domain::now_us();
+  auto cutoff = started - static_cast<int64_t>(cfg.trace.hot_days) * us_per_day;
+  uint64_t moved = 0;
+  uint64_t inserted = 0;
+  uint64_t batches = 0;
+  for (;;) {
+    auto step = archiver.run_batch(cutoff, cfg.trace.archive_batch);
+    if (!step) {
+      std::cerr << "bedbank archive: " << message_of(step.error()) << " (after " << moved
+                << " spans moved)\n";
+      return 1;
+    }
+    if (step->selected == 0)
+      break;
+    ++batches;
+    moved += step->deleted;
+    inserted += step->inserted;
+    if (step->selected < static_cast<uint64_t>(cfg.trace.archive_batch))
+      break;
+  }
+  auto dropped = archiver.drop_before(domain::today_utc() - cfg.trace.archive_days);
+  if (!dropped) {
+    std::cerr << "bedbank archive: " << message_of(dropped.error()) << "\n";
     return 1;
   }
-  // Depth of each span by walking parents; printed in start order.
-  std::map<std::string, std::string> parent;
-  for (const auto& s : *spans)
-    parent[s.span_id] = s.parent_span_id;
-  auto t0 = spans->front().started_us;
-  for (const auto& s : *spans) {
-    int depth = 0;
-    for (auto p = s.parent_span_id; !p.empty() && parent.count(p) && depth < 32; p = parent[p])
-      ++depth;
-    std::printf("%+9.1f ms %*s%-18s %-16s %-8s %8.1f ms %s %s\n",
-                static_cast<double>(s.started_us - t0) / 1000.0, depth * 2, "",
-                s.event_type.c_str(), s.service.c_str(), s.status.c_str(),
-                static_cast<double>(s.duration_us) / 1000.0, s.related_id.c_str(),
-                s.error_detail.c_str());
-  }
+  auto secs = static_cast<double>(domain::now_us() - started) / 1e6;
+  std::cout << "archive: moved " << moved << " spans (" << inserted << " inserted) in " << batches
+            << " batches, " << secs << " s; dropped " << dropped->size() << " partitions\n";
   return 0;
 }
 
@@ -216,10 +263,15 @@ int run_serve(const options& o) {
   children.push_back({directory::journal_name, [cenv](caf::actor_system& s) {
                         return caf::actor_cast<caf::strong_actor_ptr>(spawn_journal(s, cenv));
                       }});
-  children.push_back({directory::traces_name, [conninfo](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(
-                            spawn_trace_reader(s, conninfo));
-                      }});
+  for (int i = 0; i < cfg->trace.readers; ++i)
+    children.push_back({directory::trace_reader_name(i), [cfg](caf::actor_system& s) {
+                          return caf::actor_cast<caf::strong_actor_ptr>(
+                              spawn_trace_reader(s, *cfg));
+                        }});
+  if (cfg->clickhouse.enabled)
+    children.push_back({directory::archiver_name, [cenv](caf::actor_system& s) {
+                          return caf::actor_cast<caf::strong_actor_ptr>(spawn_archiver(s, cenv));
+                        }});
   children.push_back({directory::cache_name, [cfg](caf::actor_system& s) {
                         return caf::actor_cast<caf::strong_actor_ptr>(
                             spawn_price_cache(s, cfg->redis));
@@ -323,5 +375,7 @@ int main(int argc, char** argv) {
     return run_migrate(o);
   if (o.command == "trace")
     return run_trace(o);
+  if (o.command == "archive")
+    return run_archive(o);
   return run_serve(o);
 }

@@ -62,6 +62,11 @@ constexpr int64_t k_max_trace_buffer = 10'000'000;
 constexpr milliseconds k_max_flush_interval = 1min;
 constexpr int64_t k_max_hot_days = 3650;
 constexpr int64_t k_max_archive_days = 36500;
+constexpr milliseconds k_min_archive_interval = 100ms;
+constexpr milliseconds k_max_archive_interval = 24h;
+constexpr int64_t k_max_archive_batch = 100000;
+constexpr int64_t k_max_trace_readers = 32;
+constexpr milliseconds k_max_clickhouse_timeout = 10min;
 constexpr int64_t k_max_priority = 1000;
 constexpr int64_t k_max_breaker_failures = 1000;
 constexpr milliseconds k_max_reset_timeout = 24h;
@@ -799,7 +804,8 @@ void read_redis(const raw_node* node, redis_config& c) {
 }
 
 void read_clickhouse(const raw_node* node, clickhouse_config& c) {
-  map_reader r(node, "clickhouse", {"enabled", "host", "port", "database", "user", "password"});
+  map_reader r(node, "clickhouse",
+               {"enabled", "host", "port", "database", "user", "password", "timeout"});
   read_bool(r, "enabled", c.enabled);
   read_non_empty(r, "host", c.host);
   read_port(r, "port", c.port);
@@ -811,6 +817,7 @@ void read_clickhouse(const raw_node* node, clickhouse_config& c) {
            "must be letters, digits and '_', got " + quote(c.database) + r.line_of("database"));
   read_non_empty(r, "user", c.user);
   read_string(r, "password", c.password);
+  read_duration(r, "timeout", c.timeout, k_min_timeout, k_max_clickhouse_timeout);
 }
 
 void read_currency(const map_reader& r, std::string_view key, std::string& out) {
@@ -898,12 +905,17 @@ void read_log(const raw_node* node, log_config& c) {
 
 void read_trace(const raw_node* node, trace_config& c) {
   map_reader r(node, "trace",
-               {"buffer_limit", "batch_size", "flush_interval", "hot_days", "archive_days"});
+               {"buffer_limit", "batch_size", "flush_interval", "hot_days", "archive_days",
+                "archive_interval", "archive_batch", "readers"});
   read_int(r, "buffer_limit", c.buffer_limit, 1, k_max_trace_buffer);
   read_int(r, "batch_size", c.batch_size, 1, k_max_trace_buffer);
   read_duration(r, "flush_interval", c.flush_interval, k_min_timeout, k_max_flush_interval);
-  read_int(r, "hot_days", c.hot_days, 1, k_max_hot_days);
+  read_int(r, "hot_days", c.hot_days, 0, k_max_hot_days);
   read_int(r, "archive_days", c.archive_days, 1, k_max_archive_days);
+  read_duration(r, "archive_interval", c.archive_interval, k_min_archive_interval,
+                k_max_archive_interval);
+  read_int(r, "archive_batch", c.archive_batch, 1, k_max_archive_batch);
+  read_int(r, "readers", c.readers, 1, k_max_trace_readers);
   if (c.batch_size > c.buffer_limit)
     refuse("trace.batch_size", "must not exceed trace.buffer_limit (" +
                                    std::to_string(c.buffer_limit) + ")" + r.line_of("batch_size"));

@@ -62,6 +62,7 @@ struct clickhouse_config {
   std::string database = "bedbank";
   std::string user = "default";
   std::string password;
+  milliseconds timeout{30000}; ///< bounds each HTTP call (queries and archive inserts)
 };
 
 /// `pricing:`
@@ -113,11 +114,14 @@ struct log_config {
 
 /// `trace:` — the journal and the archive.
 struct trace_config {
-  int64_t buffer_limit = 100000;    ///< spans held in memory before dropping
-  int64_t batch_size = 2000;        ///< spans per COPY
-  milliseconds flush_interval{200}; ///< flush at least this often
-  int hot_days = 30;                ///< days in PostgreSQL
-  int archive_days = 365;           ///< days in ClickHouse
+  int64_t buffer_limit = 100000;        ///< spans held in memory before dropping
+  int64_t batch_size = 2000;            ///< spans per COPY
+  milliseconds flush_interval{200};     ///< flush at least this often
+  int hot_days = 30;                    ///< days in PostgreSQL
+  int archive_days = 365;               ///< days in ClickHouse
+  milliseconds archive_interval{60000}; ///< how often the archiver looks for old spans
+  int archive_batch = 10000;            ///< spans per archive batch (insert, verify, delete)
+  int readers = 2;                      ///< trace readers (report queries in parallel)
 };
 
 /// `cluster:` — how this node meets the others (CAF middleman). A node with

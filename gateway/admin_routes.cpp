@@ -19,6 +19,7 @@ namespace {
 
 constexpr std::string_view admin_prefix = "/admin/";
 constexpr std::string_view admin_traces_prefix = "/admin/traces/";
+constexpr std::string_view archive_path = "/admin/traces/archive";
 constexpr std::string_view suppliers_prefix = "/admin/suppliers/";
 constexpr std::string_view circuit_suffix = "/circuit";
 constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -181,16 +182,17 @@ void router::route_admin(const std::shared_ptr<exchange>& x) {
       return method_not_allowed(*x, "GET");
     return cluster(x);
   }
+  if (path == archive_path) {
+    x->rt = route::admin_traces;
+    if (method != "POST")
+      return method_not_allowed(*x, "POST");
+    return archive_now(x);
+  }
   if (path.compare(0, admin_traces_prefix.size(), admin_traces_prefix) == 0) {
     x->rt = route::admin_traces;
     if (method != "GET")
       return method_not_allowed(*x, "GET");
-    auto id = path.substr(admin_traces_prefix.size());
-    if (id.find('/') != std::string::npos) {
-      fail(*x, ec::not_found, "no such endpoint: " + path);
-      return;
-    }
-    return trace(x, id, std::string{});
+    return traces(x, std::string_view{path}.substr(admin_traces_prefix.size()), std::string{});
   }
   if (path == "/admin/orders") {
     x->rt = route::admin_orders;
@@ -228,7 +230,7 @@ void router::health(const std::shared_ptr<exchange>& x) {
                 {"checked_at", domain::format_instant_us(domain::now_us())},
                 {"dependencies", std::move(deps)}});
   };
-  auto traces = ctx_.actors ? ctx_.actors->traces() : trace_reader_actor{};
+  auto traces = ctx_.actors ? ctx_.actors->traces(0, 1) : trace_reader_actor{};
   auto cache = ctx_.actors ? ctx_.actors->cache() : price_cache_actor{};
   bool ch = ctx_.cfg->clickhouse.enabled && static_cast<bool>(clickhouse_ping_);
   g->pending = 1 + (traces ? 1 : 0) + (cache ? 1 : 0) + (ch ? 1 : 0);

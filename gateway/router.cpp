@@ -314,12 +314,7 @@ void router::route_agent(const std::shared_ptr<exchange>& x) {
   case route::traces: {
     if (x->req.method != "GET")
       return method_not_allowed(*x, "GET");
-    auto id = path.substr(traces_prefix.size());
-    if (id.find('/') != std::string::npos) {
-      fail(*x, ec::not_found, "no such endpoint: " + path);
-      return;
-    }
-    return trace(x, id, x->agent->id);
+    return traces(x, std::string_view{path}.substr(traces_prefix.size()), x->agent->id);
   }
   case route::orders_trial:
     if (x->req.method != "POST")
@@ -470,30 +465,6 @@ void router::hotels(const std::shared_ptr<exchange>& x) {
   answer(*x, 200,
          json{{"hotels", std::move(hotels)},
               {"next_cursor", next < list.size() ? json(encode_cursor(next)) : json(nullptr)}});
-}
-
-void router::trace(const std::shared_ptr<exchange>& x, const std::string& trace_id,
-                   const std::string& agent_id) {
-  if (!domain::is_hex_id(trace_id, 32)) {
-    fail(*x, ec::invalid_request, "a trace id is 32 lowercase hex digits, not all zero",
-         "trace_id");
-    return;
-  }
-  auto reader = ctx_.actors ? ctx_.actors->traces() : trace_reader_actor{};
-  if (!reader) {
-    fail(*x, ec::storage_unavailable, "the trace reader is restarting; retry shortly");
-    return;
-  }
-  ask(
-      *ctx_.sys, reader, trace_timeout,
-      [x, trace_id](std::vector<span_record>& spans) {
-        if (spans.empty())
-          fail(*x, ec::not_found, "no trace " + trace_id);
-        else
-          answer(*x, 200, agent_json::encode_trace_tree(trace_id, std::move(spans)));
-      },
-      [x](const caf::error& e) { fail_call(*x, e, "trace reader"); }, get_atom::value,
-      trace_query{trace_id, agent_id});
 }
 
 void router::finish(exchange& x, http_response res) {

@@ -71,8 +71,6 @@ private:
   void route_agent(const std::shared_ptr<exchange>& x);
   void search(const std::shared_ptr<exchange>& x);
   void hotels(const std::shared_ptr<exchange>& x);
-  void trace(const std::shared_ptr<exchange>& x, const std::string& trace_id,
-             const std::string& agent_id);
   void record_span(const exchange& x, const http_response& res, int64_t now_us);
 
   // order_routes.cpp
@@ -92,6 +90,13 @@ private:
   void answer_search(exchange& x, const search_result& r, const std::string& search_id,
                      bool cache_hit, const domain::search_query& q);
 
+  // trace_routes.cpp
+  /// GET {/api,/admin}/traces/`rest` for `agent_id` (empty: an operator, every agent).
+  void traces(const std::shared_ptr<exchange>& x, std::string_view rest,
+              const std::string& agent_id);
+  /// POST /admin/traces/archive: one archive pass now.
+  void archive_now(const std::shared_ptr<exchange>& x);
+
   // admin_routes.cpp
   void route_admin(const std::shared_ptr<exchange>& x);
   void health(const std::shared_ptr<exchange>& x);
@@ -109,6 +114,7 @@ private:
   std::vector<agent_entry> agents_;
   std::unordered_multimap<uint64_t, size_t> key_index_; ///< hash of api key → agents_ index
   std::atomic<int64_t> pending_{0};
+  std::atomic<uint64_t> reader_seq_{0}; ///< round robin over the trace readers
 };
 
 } // namespace bedbank::gateway

@@ -58,6 +58,12 @@ clickhouse_client::clickhouse_client(std::string host, uint16_t port, std::strin
   // nop
 }
 
+clickhouse_client clickhouse_client::with_database(std::string database) const {
+  auto copy = *this;
+  copy.database_ = std::move(database);
+  return copy;
+}
+
 std::string clickhouse_client::target(const settings_map& settings, const std::string* sql) const {
   std::string t = "/?";
   auto add = [&t](const std::string& key, const std::string& value) {

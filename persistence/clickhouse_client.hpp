@@ -42,6 +42,13 @@ public:
   caf::expected<std::string> insert(const std::string& sql, const std::string& data,
                                     const settings_map& settings = {});
 
+  /// The default database of queries (empty: the server's).
+  const std::string& database() const noexcept { return database_; }
+
+  /// A client of the same server, credentials and timeout with `database` as the default
+  /// database (empty: the server's), e.g. to create the database itself.
+  clickhouse_client with_database(std::string database) const;
+
 private:
   caf::expected<std::string> request(bool post, const std::string& target, const std::string& body);
   std::string target(const settings_map& settings, const std::string* sql) const;

@@ -3,6 +3,8 @@
 
 #include <pqxx/pqxx>
 
+#include "persistence/pg_session.hpp"
+
 #include "protocols/errors.hpp"
 
 namespace bedbank::persistence {
@@ -42,65 +44,14 @@ caf::error check_width(const char* field, const std::string& value, size_t width
 
 } // namespace
 
-struct mock_ledger_store::impl {
-  std::string conninfo;
-  std::unique_ptr<pqxx::connection> conn;
-
-  /// The open connection, (re)connecting first when there is none. A new connection commits
-  /// asynchronously (see the header); set_variable also restores it should libpqxx reconnect.
-  pqxx::connection& connection() {
-    if (conn && !conn->is_open())
-      conn.reset();
-    if (!conn) {
-      auto fresh = std::make_unique<pqxx::connection>(conninfo);
-      fresh->set_variable("synchronous_commit", "off");
-      conn = std::move(fresh);
-    }
-    return *conn;
-  }
-
-  /// Opens a transaction; when an existing connection turns out broken at BEGIN (server
-  /// restart, killed backend), nothing has been sent yet, so it reconnects and tries once more.
-  template <class Transaction> std::unique_ptr<Transaction> begin(const char* name) {
-    bool had_connection = static_cast<bool>(conn);
-    try {
-      return std::make_unique<Transaction>(connection(), name);
-    } catch (const pqxx::broken_connection&) {
-      conn.reset();
-      if (!had_connection)
-        throw;
-    }
-    return std::make_unique<Transaction>(connection(), name);
-  }
-
-  /// Turns the exception in flight into an error; forgets a broken connection.
-  caf::error fail(const std::string& what) {
-    std::string reason;
-    try {
-      throw;
-    } catch (const pqxx::broken_connection& e) {
-      conn.reset();
-      reason = e.what();
-    } catch (const std::exception& e) {
-      reason = e.what();
-    } catch (...) {
-      reason = "unknown exception";
-    }
-    try {
-      if (conn && !conn->is_open())
-        conn.reset();
-    } catch (...) {
-      conn.reset();
-    }
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' '))
-      reason.pop_back();
-    return make_error(ec::storage_unavailable, what + ": " + reason);
-  }
+struct mock_ledger_store::impl : pg_session {
+  explicit impl(std::string conninfo)
+      : pg_session(std::move(conninfo),
+                   [](pqxx::connection& c) { c.set_variable("synchronous_commit", "off"); }) {}
 };
 
-mock_ledger_store::mock_ledger_store(std::string conninfo) : impl_(std::make_unique<impl>()) {
-  impl_->conninfo = std::move(conninfo);
-}
+mock_ledger_store::mock_ledger_store(std::string conninfo)
+    : impl_(std::make_unique<impl>(std::move(conninfo))) {}
 
 mock_ledger_store::~mock_ledger_store() = default;
 mock_ledger_store::mock_ledger_store(mock_ledger_store&&) noexcept = default;

@@ -9,12 +9,10 @@
 #include <map>
 #include <optional>
 
-#include <cstdio>
-#include <functional>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
-#include <unordered_set>
 
+#include "persistence/pg_session.hpp"
 #include "protocols/errors.hpp"
 
 namespace bedbank::persistence {
@@ -180,8 +178,8 @@ constexpr const char* sql_claim_due =
     "updated_at = $1::timestamptz FROM due WHERE o.id = due.id "
     "RETURNING o.id, o.order_id, o.kind, o.attempts, o.max_attempts, o.last_error, "
     "due.next_attempt_at AS was_due) "
-    "SELECT id, order_id, kind, attempts, max_attempts, last_error FROM claimed "
-    "ORDER BY was_due, id";
+    "SELECT c.id, c.order_id, c.kind, c.attempts, c.max_attempts, c.last_error, r.agent_id "
+    "FROM claimed c JOIN orders r ON r.order_id = c.order_id ORDER BY c.was_due, c.id";
 
 constexpr const char* sql_active_holds =
     "SELECT h.order_id, h.supplier, (EXTRACT(EPOCH FROM h.expires_at) * 1000000)::BIGINT "
@@ -356,93 +354,12 @@ std::string order_not_found(const std::string& order_id) {
 
 } // namespace
 
-struct order_store::impl {
-  std::string conninfo;
-  std::unique_ptr<pqxx::connection> conn;
-
-  /// The open connection, (re)connecting first when there is none.
-  /// Names of the statements prepared on `conn` (by hash of their text).
-  std::unordered_set<std::string> prepared;
-
-  /// Runs `sql` as a prepared statement (prepared on first use on this connection: the
-  /// server plans each statement once instead of on every call).
-  template <class... Ts>
-  pqxx::result run(pqxx::transaction_base& txn, const std::string& sql, Ts&&... xs) {
-    char name[24];
-    std::snprintf(name, sizeof name, "bb_%016zx", std::hash<std::string>{}(sql));
-    if (prepared.insert(name).second) {
-      try {
-        conn->prepare(name, sql);
-      } catch (...) {
-        prepared.erase(name);
-        throw;
-      }
-    }
-    return txn.exec_prepared(name, std::forward<Ts>(xs)...);
-  }
-
-  pqxx::connection& connection() {
-    if (conn && !conn->is_open())
-      conn.reset();
-    if (!conn) {
-      conn = std::make_unique<pqxx::connection>(conninfo);
-      prepared.clear();
-    }
-    return *conn;
-  }
-
-  /// Opens a transaction; when an existing connection turns out broken at BEGIN (server
-  /// restart, killed backend), nothing has been sent yet, so it reconnects and tries once more.
-  template <class Transaction> std::unique_ptr<Transaction> begin(const char* name) {
-    bool had_connection = static_cast<bool>(conn);
-    try {
-      return std::make_unique<Transaction>(connection(), name);
-    } catch (const pqxx::broken_connection&) {
-      conn.reset();
-      if (!had_connection)
-        throw;
-    }
-    return std::make_unique<Transaction>(connection(), name);
-  }
-
-  /// Turns the exception in flight into an error; forgets a broken connection. Rows the
-  /// schema refuses (a CHECK such as a credit line going negative, a value too long) are
-  /// `ec::internal`: the caller's bug, retrying cannot help. Everything else is
-  /// `ec::storage_unavailable`.
-  caf::error fail(const std::string& what) {
-    std::string reason;
-    auto code = ec::storage_unavailable;
-    try {
-      throw;
-    } catch (const pqxx::broken_connection& e) {
-      conn.reset();
-      reason = e.what();
-    } catch (const pqxx::integrity_constraint_violation& e) {
-      code = ec::internal;
-      reason = e.what();
-    } catch (const pqxx::data_exception& e) {
-      code = ec::internal;
-      reason = e.what();
-    } catch (const std::exception& e) {
-      reason = e.what();
-    } catch (...) {
-      reason = "unknown exception";
-    }
-    try {
-      if (conn && !conn->is_open())
-        conn.reset();
-    } catch (...) {
-      conn.reset();
-    }
-    while (!reason.empty() && (reason.back() == '\n' || reason.back() == ' '))
-      reason.pop_back();
-    return make_error(code, what + ": " + reason);
-  }
+struct order_store::impl : pg_session {
+  using pg_session::pg_session;
 };
 
-order_store::order_store(std::string conninfo) : impl_(std::make_unique<impl>()) {
-  impl_->conninfo = std::move(conninfo);
-}
+order_store::order_store(std::string conninfo)
+    : impl_(std::make_unique<impl>(std::move(conninfo))) {}
 
 order_store::~order_store() = default;
 order_store::order_store(order_store&&) noexcept = default;
@@ -462,7 +379,7 @@ caf::error order_store::sync_agents(const std::vector<credit_limit>& agents) {
     txn->commit();
     return caf::none;
   } catch (...) {
-    return impl_->fail("syncing " + std::to_string(agents.size()) + " credit lines failed");
+    return impl_->fail("syncing " + std::to_string(agents.size()) + " credit lines failed", true);
   }
 }
 
@@ -481,7 +398,7 @@ caf::expected<credit_state> order_store::credit(const std::string& agent_id) {
     x.captured_minor = rows[0][4].as<int64_t>();
     return x;
   } catch (...) {
-    return impl_->fail("reading the credit line of " + agent_id + " failed");
+    return impl_->fail("reading the credit line of " + agent_id + " failed", true);
   }
 }
 
@@ -550,7 +467,7 @@ caf::expected<create_outcome> order_store::create(const new_order& n) {
       return make_error(ec::internal, "order " + o.order_id + " vanished after its insert");
     return create_outcome{std::move(*stored), false};
   } catch (...) {
-    return impl_->fail("creating order " + o.order_id + " failed");
+    return impl_->fail("creating order " + o.order_id + " failed", true);
   }
 }
 
@@ -563,7 +480,7 @@ caf::expected<order_record> order_store::load(const std::string& order_id) {
       return make_error(ec::not_found, order_not_found(order_id));
     return std::move(*found);
   } catch (...) {
-    return impl_->fail("loading order " + order_id + " failed");
+    return impl_->fail("loading order " + order_id + " failed", true);
   }
 }
 
@@ -620,7 +537,8 @@ caf::expected<order_record> order_store::apply(const order_change& c) {
     return std::move(*stored);
   } catch (...) {
     return impl_->fail("changing order " + c.order_id + " from " + c.from_status + " to " +
-                       c.to_status + " failed");
+                           c.to_status + " failed",
+                       true);
   }
 }
 
@@ -635,8 +553,8 @@ caf::error order_store::reschedule(const outbox_schedule& s) {
     txn->commit();
     return caf::none;
   } catch (...) {
-    return impl_->fail("rescheduling the " + s.kind + " outbox row of order " + s.order_id +
-                       " failed");
+    return impl_->fail(
+        "rescheduling the " + s.kind + " outbox row of order " + s.order_id + " failed", true);
   }
 }
 
@@ -658,12 +576,13 @@ caf::expected<std::vector<outbox_item>> order_store::claim_due(int64_t now_us, i
       x.attempts = row[3].as<int32_t>();
       x.max_attempts = row[4].as<int32_t>();
       x.last_error = row[5].as<std::string>();
+      x.agent_id = row[6].as<std::string>();
       result.push_back(std::move(x));
     }
     txn->commit();
     return result;
   } catch (...) {
-    return impl_->fail("claiming due outbox rows failed");
+    return impl_->fail("claiming due outbox rows failed", true);
   }
 }
 
@@ -680,7 +599,7 @@ caf::expected<std::vector<hold_info>> order_store::active_holds(int32_t limit) {
     txn->commit();
     return result;
   } catch (...) {
-    return impl_->fail("reading active holds failed");
+    return impl_->fail("reading active holds failed", true);
   }
 }
 
@@ -709,7 +628,7 @@ caf::expected<std::vector<order_record>> order_store::list(const order_filter& f
     txn->commit();
     return result;
   } catch (...) {
-    return impl_->fail("listing orders failed");
+    return impl_->fail("listing orders failed", true);
   }
 }
 
@@ -722,7 +641,7 @@ dependency_health order_store::ping() {
     txn->exec(sql_ping);
     h.ok = true;
   } catch (...) {
-    h.message = message_of(impl_->fail("ping failed"));
+    h.message = message_of(impl_->fail("ping failed", true));
   }
   h.latency_us = micros_since(t0);
   return h;

@@ -9,6 +9,7 @@
 
 #include <caf/expected.hpp>
 
+#include "persistence/stored_span.hpp"
 #include "protocols/messages.hpp"
 
 namespace bedbank::persistence {
@@ -39,6 +40,38 @@ public:
   /// The spans of `q.trace_id` ordered by start (at most `max_trace_spans`), only those of
   /// `q.agent_id` unless it is empty.
   caf::expected<std::vector<bedbank::span_record>> trace(const bedbank::trace_query& q);
+
+  // -- reports and the archive ------------------------------------------------------
+
+  /// The spans of `trace_ids` (only `agent_id`'s unless empty) ordered by start, at most
+  /// `max_trace_spans`.
+  caf::expected<std::vector<stored_span>> spans_of_traces(const std::vector<std::string>& trace_ids,
+                                                          const std::string& agent_id);
+
+  /// Traces with a span related to (`related_type`, one of `related_ids`) created in
+  /// [from_us, to_us) (0: unbounded), only `agent_id`'s unless empty, newest first, at most
+  /// `limit`.
+  caf::expected<std::vector<related_trace>> related(const std::string& related_type,
+                                                    const std::vector<std::string>& related_ids,
+                                                    int64_t from_us, int64_t to_us,
+                                                    const std::string& agent_id, int limit);
+
+  /// Ids of the orders of platform hotel `hotel_id` created before `to_us` and changed at or
+  /// after `from_us` (only `agent_id`'s unless empty), newest change first, at most `limit`.
+  caf::expected<std::vector<std::string>> hotel_orders(const std::string& hotel_id, int64_t from_us,
+                                                       int64_t to_us, const std::string& agent_id,
+                                                       int limit);
+
+  /// The oldest spans created before `cutoff_us`, at most `limit`, oldest first: the next
+  /// batch for the archive.
+  caf::expected<std::vector<stored_span>> archive_batch(int64_t cutoff_us, int limit);
+
+  /// Deletes the archived spans `ids` and raises the archive watermark to `through_us`, in one
+  /// transaction; returns how many rows were deleted.
+  caf::expected<uint64_t> remove_archived(const std::vector<int64_t>& ids, int64_t through_us);
+
+  /// The archive watermark: the newest created_at ever archived, 0 when nothing was.
+  caf::expected<int64_t> archived_through();
 
   /// Runs `SELECT 1` and reports the round trip as dependency "postgresql".
   bedbank::dependency_health ping();

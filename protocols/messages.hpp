@@ -558,11 +558,12 @@ struct outbox_item {
   int32_t attempts = 0; ///< supplier calls made so far for this row
   int32_t max_attempts = 0;
   std::string last_error;
+  std::string agent_id; ///< the order's agent (its spans are the agent's)
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbox_item& x) {
   return f(caf::meta::type_name("outbox_item"), x.id, x.order_id, x.kind, x.attempts,
-           x.max_attempts, x.last_error);
+           x.max_attempts, x.last_error, x.agent_id);
 }
 
 /// An active inventory hold.
@@ -654,6 +655,75 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("new_order"), x.order, x.max_attempts, x.outbox_due_us);
 }
 
+// -- trace reports -----------------------------------------------------------------
+
+/// A report of traces (GET /api/traces/..., bedbank trace). `kind` is "trace" (subject: a
+/// trace id), "order" (an order id: every trace that touched the order) or "hotel" (a
+/// platform hotel id: traces that touched it between `from_us` and `to_us`, newest first, at
+/// most `limit`). Agent-scoped unless `agent_id` is empty (operators).
+struct trace_report_query {
+  std::string kind;
+  std::string subject;
+  std::string agent_id;
+  int64_t from_us = 0;
+  int64_t to_us = 0;
+  int32_t limit = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, trace_report_query& x) {
+  return f(caf::meta::type_name("trace_report_query"), x.kind, x.subject, x.agent_id, x.from_us,
+           x.to_us, x.limit);
+}
+
+/// One trace of a report: its spans in start order, whichever store they came from.
+struct trace_group {
+  std::string trace_id;
+  std::vector<span_record> spans;
+  int64_t hot_spans = 0;  ///< spans read from PostgreSQL
+  int64_t cold_spans = 0; ///< spans read from the ClickHouse archive
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trace_group& x) {
+  return f(caf::meta::type_name("trace_group"), x.trace_id, x.spans, x.hot_spans, x.cold_spans);
+}
+
+/// The answer to a trace_report_query. Traces are ordered by their first span's start
+/// (kind "hotel": newest first). `has_order` / `order` (with its status history) only for
+/// kind "order". `truncated`: more traces or spans existed than one report carries.
+struct trace_report {
+  std::string kind;
+  std::string subject;
+  bool has_order = false;
+  order_record order;
+  std::vector<trace_group> traces;
+  int64_t from_us = 0; ///< kind "hotel": the window searched
+  int64_t to_us = 0;
+  bool truncated = false;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trace_report& x) {
+  return f(caf::meta::type_name("trace_report"), x.kind, x.subject, x.has_order, x.order, x.traces,
+           x.from_us, x.to_us, x.truncated);
+}
+
+/// What one archive pass did (the archiver's answer to POST /admin/traces/archive).
+struct archive_pass {
+  uint64_t batches = 0;
+  uint64_t moved = 0;               ///< spans deleted from PostgreSQL after the archive held them
+  uint64_t inserted = 0;            ///< spans written to ClickHouse (less than moved after a crash)
+  std::vector<std::string> dropped; ///< archive partitions dropped (YYYYMMDD)
+  int64_t through_us = 0;           ///< the newest created_at archived by this pass
+  int64_t duration_us = 0;
+  bool more = false; ///< stopped by its time budget with more due
+  std::string error; ///< empty when the pass finished cleanly
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, archive_pass& x) {
+  return f(caf::meta::type_name("archive_pass"), x.batches, x.moved, x.inserted, x.dropped,
+           x.through_us, x.duration_us, x.more, x.error);
+}
+
 } // namespace bedbank
 
 // -- type IDs -----------------------------------------------------------------------
@@ -704,4 +774,8 @@ CAF_ADD_TYPE_ID(bedbank, (bedbank::credit_state))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::order_change))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::outbox_schedule))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::new_order))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_report_query))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_group))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_report))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::archive_pass))
 CAF_END_TYPE_ID_BLOCK(bedbank)

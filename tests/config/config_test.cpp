@@ -292,6 +292,12 @@ CAF_TEST(out of range values) {
   CAF_CHECK_EQUAL(key_of("database: {max_open_conns: 5, max_idle_conns: 6}"),
                   "database.max_idle_conns");
   CAF_CHECK_EQUAL(key_of("trace: {hot_days: 30, archive_days: 7}"), "trace.archive_days");
+  CAF_CHECK_EQUAL(key_of("trace: {hot_days: -1}"), "trace.hot_days");
+  CAF_CHECK_EQUAL(key_of("trace: {readers: 0}"), "trace.readers");
+  CAF_CHECK_EQUAL(key_of("trace: {readers: 33}"), "trace.readers");
+  CAF_CHECK_EQUAL(key_of("trace: {archive_batch: 0}"), "trace.archive_batch");
+  CAF_CHECK_EQUAL(key_of("trace: {archive_interval: 10ms}"), "trace.archive_interval");
+  CAF_CHECK_EQUAL(key_of("clickhouse: {timeout: 0ms}"), "clickhouse.timeout");
   CAF_CHECK_EQUAL(key_of("risk: {rate_limit_per_minute: 0}"), "risk.rate_limit_per_minute");
   CAF_CHECK_EQUAL(key_of("risk: {rate_limit_per_minute: 99999999999999999999}"),
                   "risk.rate_limit_per_minute");

@@ -19,6 +19,7 @@
 
 #include "domain/dates.hpp"
 #include "gateway/server.hpp"
+#include "protocols/errors.hpp"
 #include "protocols/registry.hpp"
 
 using namespace bedbank;
@@ -110,13 +111,22 @@ journal_actor::behavior_type stub_journal(journal_actor::pointer, std::shared_pt
 trace_reader_actor::behavior_type stub_traces(trace_reader_actor::pointer,
                                               std::shared_ptr<stub_state> st) {
   return {
-      [st](get_atom, const trace_query& q) -> std::vector<span_record> {
+      [st](get_atom, const trace_report_query& q) -> caf::result<trace_report> {
         std::lock_guard guard{st->mtx};
-        std::vector<span_record> out;
+        trace_report r;
+        r.kind = q.kind;
+        r.subject = q.subject;
+        trace_group g;
+        g.trace_id = q.subject;
         for (const auto& s : st->spans)
-          if (s.trace_id == q.trace_id && (q.agent_id.empty() || s.agent_id == q.agent_id))
-            out.push_back(s);
-        return out;
+          if (q.kind == "trace" && s.trace_id == q.subject &&
+              (q.agent_id.empty() || s.agent_id == q.agent_id))
+            g.spans.push_back(s);
+        if (g.spans.empty())
+          return make_error(ec::not_found, "no trace " + q.subject);
+        g.hot_spans = static_cast<int64_t>(g.spans.size());
+        r.traces.push_back(std::move(g));
+        return r;
       },
       [](health_atom) -> dependency_health {
         return {"postgresql", true, 100, ""};
@@ -189,7 +199,9 @@ struct fixture {
     auto dir = std::make_shared<directory>();
     dir->put(directory::engine_name, caf::actor_cast<caf::strong_actor_ptr>(engine));
     dir->put(directory::journal_name, caf::actor_cast<caf::strong_actor_ptr>(journal));
-    dir->put(directory::traces_name, caf::actor_cast<caf::strong_actor_ptr>(traces));
+    // The router spreads reports over trace.readers readers (2 by default): one stub for all.
+    for (int i = 0; i < config::trace_config{}.readers; ++i)
+      dir->put(directory::trace_reader_name(i), caf::actor_cast<caf::strong_actor_ptr>(traces));
     auto c = std::make_shared<config::bedbank_config>();
     c->server.port = 0;
     c->server.admin_port = 0;
