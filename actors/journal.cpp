@@ -14,6 +14,7 @@
 #include "domain/dates.hpp"
 #include "log/log.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/trace_report.hpp"
 
 namespace bedbank {
 
@@ -118,6 +119,9 @@ void accept(journal_pointer self, span_record&& s) {
     return;
   }
   ++st.stats.accepted;
+  // Secrets never reach the journal's tables, whatever a writer put in a span.
+  trace_report_format::redact_in_place(s.request_data);
+  trace_report_format::redact_in_place(s.response_data);
   st.buffer.push_back(std::move(s));
   if (st.buffer.size() >= static_cast<size_t>(st.env->cfg->trace.batch_size))
     write_batch(self);

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <cstring>
 #include <exception>
 #include <limits>
 #include <string_view>
@@ -51,7 +52,7 @@ constexpr const char* related_columns =
 constexpr const char* related_select =
     "day, related_type, related_id, trace_id, started_us, agent_id, id";
 
-/// Columns `spans_of_traces` reads, in the order `read_span` expects them.
+/// Columns `spans_of_traces` reads, in the order it parses them.
 constexpr const char* span_columns =
     "id, created_us, trace_id, span_id, parent_span_id, event_type, service, related_type, "
     "related_id, request_data, response_data, started_us, duration_us, status, error_detail, "
@@ -60,6 +61,8 @@ constexpr size_t span_column_count = 17;
 
 /// Bytes of a JSONEachRow row besides its strings' contents (keys, quotes, numbers, date).
 constexpr size_t row_overhead_bytes = 400;
+/// The body's first estimate allows escapes to add 1/4 of the strings' bytes.
+constexpr size_t escape_allowance_divisor = 4;
 
 // -- SQL text -----------------------------------------------------------------------
 
@@ -126,6 +129,12 @@ std::string quoted_list(const std::vector<std::string>& xs) {
   return out;
 }
 
+template <class Int> void append_int(std::string& out, Int x) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof buf, x);
+  out.append(buf, res.ptr);
+}
+
 /// The UTC day of an instant in microseconds (rounding down before the epoch too).
 domain::day day_of(int64_t us) {
   auto d = us / us_per_day;
@@ -143,7 +152,7 @@ std::string partition_id(domain::day d) {
 
 // -- JSONEachRow writer -------------------------------------------------------------
 
-/// How `append_json_string` treats a byte.
+/// How `escape_json` treats a byte.
 enum byte_kind : uint8_t {
   plain,     ///< copied as is
   escaped,   ///< `"`, `\` and control characters
@@ -159,6 +168,9 @@ constexpr std::array<uint8_t, 256> byte_kinds = [] {
 
 /// U+FFFD, replacing ill-formed UTF-8.
 constexpr std::string_view replacement_character = "\xEF\xBF\xBD";
+
+/// Most bytes one input byte becomes (a control character as \u00xx).
+constexpr size_t max_escape_growth = 6;
 
 /// The length of the well-formed UTF-8 sequence at `p` (its lead byte >= 0x80, `avail` > 0
 /// bytes readable), or 0 when it is ill-formed, with `bad` set to the length of its maximal
@@ -201,115 +213,177 @@ size_t utf8_sequence(const unsigned char* p, size_t avail, size_t& bad) {
   return len;
 }
 
-/// Appends `s` as a JSON string, quotes included, exactly as
-/// `nlohmann::json(s).dump(-1, ' ', false, error_handler_t::replace)` writes it: `"`, `\` and
-/// \b \f \n \r \t escaped, other control characters as \u00xx, UTF-8 as is, each maximal
-/// ill-formed UTF-8 subsequence replaced by U+FFFD.
-void append_json_string(std::string& out, std::string_view s) {
+/// Whether any of the 8 bytes in `x` is not `plain` (never wrong when it says no).
+constexpr bool needs_attention(uint64_t x) {
+  constexpr uint64_t ones = 0x0101010101010101;
+  constexpr uint64_t highs = 0x8080808080808080;
+  auto has_zero = [](uint64_t v) { return (v - ones) & ~v & highs; };
+  auto has_less = [](uint64_t v, uint64_t n) { return (v - ones * n) & ~v & highs; };
+  return ((x & highs) | has_less(x, 0x20) | has_zero(x ^ (ones * '"')) |
+          has_zero(x ^ (ones * '\\'))) != 0;
+}
+
+/// Writes `s` as the inside of a JSON string at `w` (room for `max_escape_growth` bytes per
+/// input byte) exactly as `nlohmann::json(s).dump(-1, ' ', false, error_handler_t::replace)`
+/// writes it: `"`, `\` and \b \f \n \r \t escaped, other control characters as \u00xx, UTF-8
+/// as is, each maximal ill-formed UTF-8 subsequence replaced by U+FFFD. Returns the end.
+char* escape_json(char* w, std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
+  constexpr size_t word = sizeof(uint64_t);
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-  const size_t n = s.size();
-  out += '"';
-  size_t run = 0; // start of the bytes not yet copied
-  size_t i = 0;
-  while (i < n) {
-    auto kind = byte_kinds[p[i]];
-    if (kind == plain) {
-      ++i;
-      continue;
+  const auto* end = p + s.size();
+  while (p < end) {
+    // Plain ASCII eight bytes at a time.
+    while (static_cast<size_t>(end - p) >= word) {
+      uint64_t x;
+      std::memcpy(&x, p, word);
+      if (needs_attention(x))
+        break;
+      std::memcpy(w, p, word);
+      w += word;
+      p += word;
     }
-    if (kind == multibyte) {
+    if (p == end)
+      break;
+    unsigned char c = *p;
+    switch (byte_kinds[c]) {
+    case plain:
+      *w++ = static_cast<char>(c);
+      ++p;
+      break;
+    case multibyte: {
       size_t bad = 0;
-      if (auto len = utf8_sequence(p + i, n - i, bad); len > 0) {
-        i += len;
-        continue;
+      if (auto len = utf8_sequence(p, static_cast<size_t>(end - p), bad); len > 0) {
+        std::memcpy(w, p, len);
+        w += len;
+        p += len;
+      } else {
+        std::memcpy(w, replacement_character.data(), replacement_character.size());
+        w += replacement_character.size();
+        p += bad;
       }
-      out.append(s.data() + run, i - run);
-      out += replacement_character;
-      i += bad;
-      run = i;
-      continue;
+      break;
     }
-    out.append(s.data() + run, i - run);
-    switch (p[i]) {
-    case '"':
-      out += "\\\"";
-      break;
-    case '\\':
-      out += "\\\\";
-      break;
-    case '\b':
-      out += "\\b";
-      break;
-    case '\f':
-      out += "\\f";
-      break;
-    case '\n':
-      out += "\\n";
-      break;
-    case '\r':
-      out += "\\r";
-      break;
-    case '\t':
-      out += "\\t";
-      break;
-    default:
-      out += "\\u00";
-      out += hex[p[i] >> 4];
-      out += hex[p[i] & 0x0F];
+    default: {
+      *w++ = '\\';
+      switch (c) {
+      case '"':
+      case '\\':
+        *w++ = static_cast<char>(c);
+        break;
+      case '\b':
+        *w++ = 'b';
+        break;
+      case '\f':
+        *w++ = 'f';
+        break;
+      case '\n':
+        *w++ = 'n';
+        break;
+      case '\r':
+        *w++ = 'r';
+        break;
+      case '\t':
+        *w++ = 't';
+        break;
+      default:
+        std::memcpy(w, "u00", 3);
+        w += 3;
+        *w++ = hex[c >> 4];
+        *w++ = hex[c & 0x0F];
+      }
+      ++p;
     }
-    ++i;
-    run = i;
+    }
   }
-  out.append(s.data() + run, n - run);
-  out += '"';
+  return w;
 }
 
-template <class Int> void append_int(std::string& out, Int x) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof buf, x);
-  out.append(buf, res.ptr);
-}
+/// A JSONEachRow body: a buffer written through a raw pointer after one capacity check per
+/// piece. Grows (rarely: it starts at an estimate of the whole body) by doubling.
+class rows_writer {
+public:
+  explicit rows_writer(size_t capacity) { buf_.resize(capacity); }
 
-/// `,"key":"value"` (the key is written as is: ours, plain ASCII).
-void append_field(std::string& out, std::string_view key, std::string_view value) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-  append_json_string(out, value);
-}
+  void raw(std::string_view s) {
+    auto* w = room(s.size());
+    std::memcpy(w, s.data(), s.size());
+    len_ += s.size();
+  }
 
-void append_field(std::string& out, std::string_view key, int64_t value) {
-  out += ",\"";
-  out += key;
-  out += "\":";
-  append_int(out, value);
-}
+  template <class Int> void integer(Int x) {
+    constexpr size_t max_digits = 24;
+    auto* w = room(max_digits);
+    len_ = static_cast<size_t>(std::to_chars(w, w + max_digits, x).ptr - buf_.data());
+  }
+
+  /// `s` as a JSON string, quotes included (see escape_json).
+  void string(std::string_view s) {
+    auto* w = room(s.size() * max_escape_growth + 2);
+    *w++ = '"';
+    w = escape_json(w, s);
+    *w++ = '"';
+    len_ = static_cast<size_t>(w - buf_.data());
+  }
+
+  std::string take() && {
+    buf_.resize(len_);
+    return std::move(buf_);
+  }
+
+private:
+  /// Where the next `n` bytes go.
+  char* room(size_t n) {
+    if (buf_.size() - len_ < n)
+      buf_.resize(std::max(buf_.size() * 2, len_ + n));
+    return buf_.data() + len_;
+  }
+
+  std::string buf_;
+  size_t len_ = 0;
+};
 
 /// One JSONEachRow line of trace_events; `day` is the `YYYY-MM-DD` of `s.created_us`.
-void append_row(std::string& out, const stored_span& s, std::string_view day) {
+void write_row(rows_writer& out, const stored_span& s, std::string_view day) {
+  using namespace std::string_view_literals;
   const auto& x = s.span;
-  out += "{\"day\":\"";
-  out += day;
-  out += "\",\"id\":";
-  append_int(out, static_cast<uint64_t>(s.id));
-  append_field(out, "trace_id", x.trace_id);
-  append_field(out, "span_id", x.span_id);
-  append_field(out, "parent_span_id", x.parent_span_id);
-  append_field(out, "event_type", x.event_type);
-  append_field(out, "service", x.service);
-  append_field(out, "related_type", x.related_type);
-  append_field(out, "related_id", x.related_id);
-  append_field(out, "request_data", x.request_data);
-  append_field(out, "response_data", x.response_data);
-  append_field(out, "started_us", x.started_us);
-  append_field(out, "duration_us", x.duration_us);
-  append_field(out, "status", x.status);
-  append_field(out, "error_detail", x.error_detail);
-  append_field(out, "agent_id", x.agent_id);
-  append_field(out, "node", x.node);
-  append_field(out, "created_us", s.created_us);
-  out += "}\n";
+  out.raw(R"({"day":")"sv);
+  out.raw(day);
+  out.raw(R"(","id":)"sv);
+  out.integer(static_cast<uint64_t>(s.id));
+  out.raw(R"(,"trace_id":)"sv);
+  out.string(x.trace_id);
+  out.raw(R"(,"span_id":)"sv);
+  out.string(x.span_id);
+  out.raw(R"(,"parent_span_id":)"sv);
+  out.string(x.parent_span_id);
+  out.raw(R"(,"event_type":)"sv);
+  out.string(x.event_type);
+  out.raw(R"(,"service":)"sv);
+  out.string(x.service);
+  out.raw(R"(,"related_type":)"sv);
+  out.string(x.related_type);
+  out.raw(R"(,"related_id":)"sv);
+  out.string(x.related_id);
+  out.raw(R"(,"request_data":)"sv);
+  out.string(x.request_data);
+  out.raw(R"(,"response_data":)"sv);
+  out.string(x.response_data);
+  out.raw(R"(,"started_us":)"sv);
+  out.integer(x.started_us);
+  out.raw(R"(,"duration_us":)"sv);
+  out.integer(x.duration_us);
+  out.raw(R"(,"status":)"sv);
+  out.string(x.status);
+  out.raw(R"(,"error_detail":)"sv);
+  out.string(x.error_detail);
+  out.raw(R"(,"agent_id":)"sv);
+  out.string(x.agent_id);
+  out.raw(R"(,"node":)"sv);
+  out.string(x.node);
+  out.raw(R"(,"created_us":)"sv);
+  out.integer(s.created_us);
+  out.raw("}\n"sv);
 }
 
 size_t text_bytes(const stored_span& s) {
@@ -318,6 +392,27 @@ size_t text_bytes(const stored_span& s) {
          x.service.size() + x.related_type.size() + x.related_id.size() + x.request_data.size() +
          x.response_data.size() + x.status.size() + x.error_detail.size() + x.agent_id.size() +
          x.node.size();
+}
+
+/// The JSONEachRow body of `spans`, `day` being each one's created_at UTC day.
+std::string json_rows(const std::vector<stored_span>& spans) {
+  size_t bytes = 0;
+  for (const auto& s : spans)
+    bytes += text_bytes(s);
+  // Escapes (JSON text inside JSON strings) add some; the buffer doubles if that was short.
+  rows_writer out{bytes + bytes / escape_allowance_divisor + spans.size() * row_overhead_bytes};
+  // Spans of one batch share few days: format each once.
+  auto last_day = std::numeric_limits<int64_t>::min();
+  std::string day_text;
+  for (const auto& s : spans) {
+    auto d = day_of(s.created_us);
+    if (d != last_day) {
+      last_day = d;
+      day_text = domain::format_date(d);
+    }
+    write_row(out, s, day_text);
+  }
+  return std::move(out).take();
 }
 
 // -- TabSeparated reader ------------------------------------------------------------
@@ -494,22 +589,7 @@ caf::error span_archive::insert(const std::vector<stored_span>& spans) {
   return guarded("insert", [&]() -> caf::error {
     if (spans.empty())
       return caf::none;
-    size_t bytes = 0;
-    for (const auto& s : spans)
-      bytes += text_bytes(s) + row_overhead_bytes;
-    std::string body;
-    body.reserve(bytes);
-    // Spans of one batch share few days: format each once.
-    auto last_day = std::numeric_limits<int64_t>::min();
-    std::string day_text;
-    for (const auto& s : spans) {
-      auto d = day_of(s.created_us);
-      if (d != last_day) {
-        last_day = d;
-        day_text = domain::format_date(d);
-      }
-      append_row(body, s, day_text);
-    }
+    auto body = json_rows(spans);
     auto sql = "INSERT INTO " + table_of(client_, events_table) + " FORMAT JSONEachRow";
     if (auto res = client_.insert(sql, body); !res)
       return failure("insert", res.error());

@@ -907,6 +907,16 @@ void redact(json& j) {
   redact_tree(j);
 }
 
+bool redact_in_place(std::string& text) {
+  if (text.empty() || !may_hold_secret(text))
+    return false;
+  auto v = json::parse(text, nullptr, false);
+  if (v.is_discarded() || !redact_tree(v))
+    return false;
+  text = dump(v);
+  return true;
+}
+
 std::string redact_text(std::string_view text) {
   if (text.empty() || !may_hold_secret(text))
     return std::string{text};

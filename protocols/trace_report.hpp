@@ -39,6 +39,10 @@ nlohmann::json encode_otlp(const trace_report& r);
 /// number, CVV, ...) with "[redacted]" and masks card-number-like digit strings, in place.
 void redact(nlohmann::json& j);
 
+/// `redact` on JSON text in place (the journal applies it to every span it accepts); false,
+/// and `text` untouched, when there was nothing to scrub.
+bool redact_in_place(std::string& text);
+
 /// `redact` on JSON text; returns `text` itself (no parse) when no sensitive marker occurs,
 /// and text that is not JSON unchanged.
 std::string redact_text(std::string_view text);

@@ -410,4 +410,40 @@ CAF_TEST(the supervisor restarts a crashed child with back - off and escalates p
   CAF_CHECK_EQUAL(*starts, 3);
 }
 
+CAF_TEST(the journal scrubs secrets before anything is written) {
+  auto batches = std::make_shared<std::vector<span_record>>();
+  auto writer = sys.spawn([batches]() -> span_writer_actor::behavior_type {
+    return {[batches](write_atom, std::vector<span_record>& xs) -> uint64_t {
+      for (auto& x : xs)
+        batches->push_back(std::move(x));
+      return xs.size();
+    }};
+  });
+  env->actors->put(span_writer_name, caf::actor_cast<caf::strong_actor_ptr>(writer));
+  auto j = keep(spawn_journal(sys, env));
+  run_messages_only(); // run() would fire the journal's tick forever
+  span_record s;
+  s.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  s.span_id = "00f067aa0ba902b7";
+  s.event_type = "book";
+  s.service = "order_engine";
+  s.request_data = R"({"rate_key":"rk-1","card":{"number":"4111 1111 1111 1111","cvv":"123"},)"
+                   R"("headers":{"X-Api-Key":"k-secret"},"paid_with":"4111111111111111"})";
+  s.response_data = R"({"ok":true,"count":12})";
+  s.status = "success";
+  self->send(j, span_atom::value, s);
+  self->send(j, flush_atom::value);
+  run_messages_only();
+  CAF_REQUIRE_EQUAL(batches->size(), 1u);
+  const auto& got = batches->front();
+  CAF_CHECK(got.request_data.find("4111 1111") == std::string::npos);
+  CAF_CHECK(got.request_data.find("4111111111111111") == std::string::npos);
+  CAF_CHECK(got.request_data.find("123") == std::string::npos);
+  CAF_CHECK(got.request_data.find("k-secret") == std::string::npos);
+  CAF_CHECK(got.request_data.find("rk-1") != std::string::npos);
+  CAF_CHECK(got.request_data.find("1111") != std::string::npos); // the last four stay
+  CAF_CHECK_EQUAL(got.response_data, s.response_data);           // nothing to scrub: untouched
+  anon_send_exit(writer, caf::exit_reason::user_shutdown);
+}
+
 CAF_TEST_FIXTURE_SCOPE_END()
