@@ -51,15 +51,13 @@ void record_pass(archiver_pointer self, const archive_pass& p, int64_t started_u
                                   {"archive_days", st.env->cfg->trace.archive_days},
                                   {"batch", st.env->cfg->trace.archive_batch}}
                        .dump();
-  s.response_data = nlohmann::json{{"batches", p.batches},
-                                   {"moved", p.moved},
-                                   {"inserted", p.inserted},
-                                   {"dropped_partitions", p.dropped},
-                                   {"through", p.through_us > 0
-                                                   ? domain::format_instant_us(p.through_us)
-                                                   : std::string{}},
-                                   {"more", p.more}}
-                        .dump();
+  s.response_data = nlohmann::json{
+      {"batches", p.batches},
+      {"moved", p.moved},
+      {"inserted", p.inserted},
+      {"dropped_partitions", p.dropped},
+      {"through", p.through_us > 0 ? domain::format_instant_us(p.through_us) : std::string{}},
+      {"more", p.more}}.dump();
   s.started_us = started_us;
   s.duration_us = p.duration_us;
   s.status = p.error.empty() ? "success" : "error";

@@ -53,6 +53,15 @@ inline constexpr const char* span_writer_name = "span_writer";
 span_writer_actor spawn_span_writer(caf::actor_system& sys, const std::string& conninfo);
 
 /// A detached actor reading trace_events from PostgreSQL at `conninfo`.
+/// A search naming hotels records one `hotel_rates` span per named hotel (related to the
+/// hotel: GET /api/traces/by-hotel finds it) with what was found for it, under
+/// `parent_span_id`; a city search none (one span per hotel of a city would multiply the
+/// journal's volume). Used by the search actor and by the gateway's cache hits.
+std::vector<span_record> hotel_spans(const domain::search_query& q, const search_result& result,
+                                     const std::string& trace_id, const std::string& parent_span_id,
+                                     const std::string& agent_id, const std::string& node,
+                                     bool cache_hit);
+
 /// The ClickHouse archive's client of `cfg` (none when clickhouse.enabled is false).
 std::optional<persistence::clickhouse_client> archive_client(const config::bedbank_config& cfg);
 

@@ -77,44 +77,11 @@ nlohmann::json describe_query(const domain::search_query& q) {
   return j;
 }
 
-/// A search naming hotels records one `hotel_rates` span per named hotel (related to the
-/// hotel: GET /api/traces/by-hotel finds it) with what was found for it. City searches do
-/// not: one span per hotel of a city would multiply the journal's volume.
 void record_hotels(search_pointer self, const search_result& result) {
   auto& st = self->state;
-  if (st.req.query.hotel_ids.empty())
-    return;
-  std::unordered_map<std::string, const merged_hotel*> found;
-  for (const auto& h : result.hotels)
-    found.emplace(h.hotel_id, &h);
-  auto now = domain::now_us();
-  for (const auto& id : st.req.query.hotel_ids) {
-    nlohmann::json response{{"rates", 0}};
-    if (auto it = found.find(id); it != found.end()) {
-      std::set<std::string> suppliers;
-      for (const auto& r : it->second->rates)
-        suppliers.insert(r.supplier);
-      response = {{"rates", it->second->rates.size()},
-                  {"cheapest_net_minor", it->second->cheapest_net_minor},
-                  {"suppliers", suppliers},
-                  {"cache", result.cache_hit ? "hit" : "miss"}};
-    }
-    span_record s;
-    s.trace_id = st.req.trace.trace_id;
-    s.span_id = domain::new_span_id();
-    s.parent_span_id = st.span_id;
-    s.event_type = "hotel_rates";
-    s.service = "query_engine";
-    s.related_type = "hotel";
-    s.related_id = id;
-    s.request_data = nlohmann::json{{"hotel_id", id}}.dump();
-    s.response_data = response.dump();
-    s.started_us = now;
-    s.status = "success";
-    s.agent_id = st.req.trace.agent_id;
-    s.node = st.env->node_id;
+  for (auto& s : hotel_spans(st.req.query, result, st.req.trace.trace_id, st.span_id,
+                             st.req.trace.agent_id, st.env->node_id, result.cache_hit))
     record_span(*st.env, std::move(s));
-  }
 }
 
 /// Answers the agent and ends the search span; the actor then quits.
@@ -336,6 +303,46 @@ search_actor::behavior_type search(search_pointer self, std::shared_ptr<const no
 /// Spawns one search actor (used by the query engine).
 search_actor spawn_search(caf::actor_system& sys, std::shared_ptr<const node_env> env) {
   return sys.spawn(search, std::move(env));
+}
+
+std::vector<span_record> hotel_spans(const domain::search_query& q, const search_result& result,
+                                     const std::string& trace_id, const std::string& parent_span_id,
+                                     const std::string& agent_id, const std::string& node,
+                                     bool cache_hit) {
+  std::vector<span_record> out;
+  if (q.hotel_ids.empty())
+    return out;
+  std::unordered_map<std::string, const merged_hotel*> found;
+  for (const auto& h : result.hotels)
+    found.emplace(h.hotel_id, &h);
+  auto now = domain::now_us();
+  for (const auto& id : q.hotel_ids) {
+    nlohmann::json response{{"rates", 0}, {"cache", cache_hit ? "hit" : "miss"}};
+    if (auto it = found.find(id); it != found.end()) {
+      std::set<std::string> suppliers;
+      for (const auto& r : it->second->rates)
+        suppliers.insert(r.supplier);
+      response["rates"] = it->second->rates.size();
+      response["cheapest_net_minor"] = it->second->cheapest_net_minor;
+      response["suppliers"] = suppliers;
+    }
+    span_record s;
+    s.trace_id = trace_id;
+    s.span_id = domain::new_span_id();
+    s.parent_span_id = parent_span_id;
+    s.event_type = "hotel_rates";
+    s.service = "query_engine";
+    s.related_type = "hotel";
+    s.related_id = id;
+    s.request_data = nlohmann::json{{"hotel_id", id}}.dump();
+    s.response_data = response.dump();
+    s.started_us = now;
+    s.status = "success";
+    s.agent_id = agent_id;
+    s.node = node;
+    out.push_back(std::move(s));
+  }
+  return out;
 }
 
 } // namespace bedbank

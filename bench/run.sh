@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh: `make bench` — bedbank's four benchmarks, figures into docs/benchmarks.md.
+# bench/run.sh: `make bench` — bedbank's five benchmarks, figures into docs/benchmarks.md.
 #
-#   bench/run.sh <build dir> [fanout|cache|journal|orders ...]
+#   bench/run.sh <build dir> [fanout|cache|journal|orders|traces ...]
 #
 #   fanout   search latency with ten mock suppliers at a fixed 50 ms each and no cache
 #            (bench/fanout.yaml): wrk p50/p99 minus 50 ms = bedbank's fan-out overhead.
@@ -14,14 +14,24 @@
 #            to end (trial + create from 16 keep-alive connections) and the create call's
 #            p50/p99 ("platform time per booking"); then, with bedbank stopped, pgbench's default TPC-B-like script on the
 #            same PostgreSQL server with as many clients: its transactions/s as the baseline.
+#   traces   bench/traces.yaml (as bench/orders.yaml, the archiver actor idle): real bookings
+#            through the API (order_bench for a few seconds, a few held then confirmed), copied
+#            by SQL into 20 000 orders with 9–12 spans each, search spans up to 5 000 000 spans
+#            over the last 20 days plus 1 000 000 spans 40 days old, indexes rebuilt, VACUUM
+#            ANALYZE (timed); then GET /api/traces/by-order/{id} for random orders, 50 one at a
+#            time and wrk -c4 with bench/by_order.lua (p50/p99), the plans the server runs for a
+#            report (auto_explain); then `bedbank archive` moves the old million to ClickHouse
+#            (rows/s) and the same rows, dumped from the archive, go into an identical empty
+#            schema with one raw INSERT over HTTP (blocks of the archive's batch size): its
+#            rows/s as the baseline.
 #
 # Everything runs on 127.0.0.1 with its own ports (PostgreSQL 35432, Redis 36379, ClickHouse
 # 38123, bedbank 38080/39090, nginx 38081) and its own run dir <build dir>/bench-run (wiped at
 # start), so it never collides with `make run` or the tests. Every process it starts is stopped
 # by PID on exit. Load is bounded: wrk, order_bench and pgbench run for fixed durations, the
-# journal bench sends a fixed number of spans. Targets are goals printed beside the figures, not assertions: the exit code
+# journal bench sends a fixed number of spans, the traces bench loads a fixed number. Targets are goals printed beside the figures, not assertions: the exit code
 # is 0 when every benchmark ran (targets met or not) and 1 when one could not run. With no
-# benchmark named, all four run and docs/benchmarks.md gets the new figures (between its
+# benchmark named, all five run and docs/benchmarks.md gets the new figures (between its
 # `bench:begin`/`bench:end` markers; the text around them is kept). Naming some runs only those
 # and leaves the document alone.
 # shellcheck disable=SC2317,SC2154 # benchmarks run as "bench_$1"; results are set by printf -v
@@ -62,11 +72,31 @@ readonly pgbench_timeout_s=600     # pgbench -i plus the run
 readonly pg_bin=/usr/lib/postgresql/15/bin
 readonly target_orders_ratio=0.3   # confirmed orders/s ≥ this × pgbench tps
 readonly target_create_p99_ms=20
+readonly traces_orders=20000       # generated orders, copies of real ones
+readonly traces_hot_spans=5000000  # spans of the last traces_hot_days days (orders' and searches')
+readonly traces_old_spans=1000000  # spans traces_old_days days old: what the archive moves
+readonly traces_hot_days=20
+readonly traces_old_days=40
+readonly traces_cutoff_days=30     # bench/traces.yaml trace.hot_days
+readonly traces_agent=demo-a       # bench/traces.yaml: the agent of demo-key-a
+readonly traces_seed_connections=4 # order_bench for the real orders that are copied
+readonly traces_seed_s=3
+readonly traces_held_orders=6      # real orders held first, then confirmed
+readonly traces_index_mem=1GB      # maintenance_work_mem of each index build
+readonly traces_serial_requests=50 # reports one at a time before wrk
+readonly traces_wrk_args="-t1 -c4 -d15s --latency"
+readonly traces_explain_requests=12 # reports under auto_explain; the last one's plans are kept
+readonly traces_archive_batch=10000
+readonly traces_load_timeout_s=600 # each step of the load
+readonly traces_archive_timeout_s=600
+readonly traces_ch_timeout_s=300   # each ClickHouse call, the dump and the raw insert included
+readonly target_by_order_p99_ms=50
+readonly target_archive_ratio=0.5  # archive rows/s ≥ this × a raw INSERT of the same rows
 readonly start_timeout_s=30        # bedbank / nginx must answer within this
 readonly stop_timeout_s=15         # before KILL
 readonly curl_timeout_s=10
 readonly cache_warm_attempts=5
-readonly all_benchmarks="fanout cache journal orders"
+readonly all_benchmarks="fanout cache journal orders traces"
 
 die() {
   echo "bench: $*" >&2
@@ -74,7 +104,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 <build dir> [fanout|cache|journal|orders ...]" >&2
+  echo "usage: $0 <build dir> [fanout|cache|journal|orders|traces ...]" >&2
   exit 2
 }
 
@@ -544,6 +574,651 @@ bench_orders() {
   record "$out" log_warning_sample "$(grep -E '"level":"(warn|error)"' "$log" | head -n 3 || true)"
 }
 
+# -- benchmark 5: trace reports over millions of spans, and the archive ----------------------
+
+# The loader's SQL (psql scripts with -v variables). Every generated row is a function of its
+# number, so a run loads the same data; `trace_bench` is a scratch schema dropped at the end.
+
+# traces_sql_setup: the generated orders (copies of the real ones booked through the API,
+# written to orders, order_events and inventory_holds as the order store writes them), the
+# span templates, and the secondary indexes of trace_events dropped for the load.
+traces_sql_setup() {
+  cat <<'SQL'
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SET synchronous_commit = off;
+DROP SCHEMA IF EXISTS trace_bench CASCADE;
+CREATE SCHEMA trace_bench;
+
+-- Hot spans spread evenly over the last :hot_days days; old ones over one day, :old_days
+-- to :old_days + 1 days ago.
+CREATE TABLE trace_bench.params AS
+SELECT now() - make_interval(days => :hot_days) AS hot_first,
+       now() - make_interval(days => :old_days + 1) AS old_first,
+       make_interval(secs => :hot_days * 86400.0 / :hot_spans) AS hot_step,
+       make_interval(secs => 86400.0 / :old_spans) AS old_step;
+
+-- The real orders booked through the API: generated order b copies seed b % seeds.
+CREATE TABLE trace_bench.seed AS
+SELECT (row_number() OVER (ORDER BY created_at, order_id) - 1)::bigint AS k, o.*
+FROM orders o WHERE o.status = 'confirmed' AND o.agent_id = :'agent';
+
+-- Order b's spans take the first 9 to 12 rows of block b (:block rows); its trial starts at
+-- the block's first instant and it is created 800 ms later.
+CREATE TABLE trace_bench.clone AS
+SELECT b, b % (SELECT count(*) FROM trace_bench.seed) AS k,
+       'ord_' || substr(md5('ord:' || b), 1, 16) AS order_id,
+       'TRACE-BENCH-' || b AS client_reference,
+       'tri_' || md5('tri:' || b) AS trial_id,
+       md5('o:' || b || ':1') AS create_trace,
+       p.hot_first + (b * :block) * p.hot_step AS trial_at,
+       p.hot_first + (b * :block) * p.hot_step + interval '800 ms' AS created_at
+FROM generate_series(0::bigint, :orders - 1) b, trace_bench.params p;
+
+INSERT INTO orders (order_id, agent_id, client_reference, status, status_reason, supplier,
+  supplier_ref, hotel_id, hotel_code, room_code, room_name, board, check_in, check_out, rooms,
+  guests, contact, price_minor, currency, net_minor, net_currency, credit_minor, credit_currency,
+  refundable, policies, hold_only, penalty_minor, refund_minor, scenario, version, trace_id,
+  trace_ids, created_at, updated_at)
+SELECT c.order_id, s.agent_id, c.client_reference, s.status, s.status_reason, s.supplier,
+  split_part(s.supplier_ref, '-', 1) || '-' || upper(substr(md5('ref:' || c.b), 1, 10)),
+  s.hotel_id, s.hotel_code, s.room_code, s.room_name, s.board, s.check_in, s.check_out, s.rooms,
+  s.guests, s.contact, s.price_minor, s.currency, s.net_minor, s.net_currency, s.credit_minor,
+  s.credit_currency, s.refundable, s.policies, s.hold_only, s.penalty_minor, s.refund_minor,
+  s.scenario, s.version, c.create_trace, ARRAY[c.create_trace], c.created_at,
+  c.created_at + (s.updated_at - s.created_at)
+FROM trace_bench.clone c JOIN trace_bench.seed s ON s.k = c.k ORDER BY c.b;
+
+INSERT INTO order_events (order_id, from_status, to_status, event, reason, trace_id, created_at)
+SELECT c.order_id, e.from_status, e.to_status, e.event, e.reason, c.create_trace,
+  c.created_at + (e.created_at - s.created_at)
+FROM trace_bench.clone c JOIN trace_bench.seed s ON s.k = c.k
+JOIN order_events e ON e.order_id = s.order_id ORDER BY c.b, e.id;
+
+INSERT INTO inventory_holds (order_id, supplier, status, expires_at, created_at, updated_at)
+SELECT c.order_id, h.supplier, h.status, c.created_at + (h.expires_at - s.created_at),
+  c.created_at + (h.created_at - s.created_at), c.created_at + (h.updated_at - s.created_at)
+FROM trace_bench.clone c JOIN trace_bench.seed s ON s.k = c.k
+JOIN inventory_holds h ON h.order_id = s.order_id ORDER BY c.b;
+
+-- An order's spans by seed k, trace count t (3..5) and position p (0..11), shaped as the
+-- journal records a booking: the trial's trace (HTTP request, trial, the supplier's
+-- availability check), the create's (HTTP request, create, book, the supplier's booking,
+-- confirm), then outbox relay passes, each its own trace (positions after a pass's first
+-- re-book under it). Text with placeholders @ORD@ (order id), @TRI@ (trial id), @CREF@
+-- (client reference), @SREF@ (supplier's reference), @OBX@ (outbox row).
+CREATE TABLE trace_bench.otpl AS
+WITH s AS (
+  SELECT k, agent_id, supplier, hotel_id, hotel_code, room_code, board, hold_only::text AS hold_only,
+    guests::text AS guests,
+    json_build_object('amount', to_char(price_minor / 100.0, 'FM9999999990.00'), 'currency', currency)::text AS price,
+    json_build_object('amount', to_char(net_minor / 100.0, 'FM9999999990.00'), 'currency', net_currency)::text AS net,
+    replace(encode(convert_to(json_build_object('s', supplier, 'hc', hotel_code, 'h', hotel_id,
+      'rc', room_code, 'b', board, 'ci', check_in - date '1970-01-01',
+      'co', check_out - date '1970-01-01', 'r', rooms, 'n', net_minor, 'c', net_currency)::text,
+      'UTF8'), 'base64'), E'\n', '') AS rate_key
+  FROM trace_bench.seed),
+pos AS (
+  SELECT t, p, CASE WHEN p < 3 THEN 0 WHEN p < 8 THEN 1 ELSE 2 + LEAST(p - 8, t - 3) END AS slot
+  FROM generate_series(3, 5) t, generate_series(0, 11) p),
+x AS (
+  SELECT t, p, slot, p - min(p) OVER (PARTITION BY t, slot) AS rn,
+         p >= 8 AND p = min(p) OVER (PARTITION BY t, slot) AS relay
+  FROM pos)
+SELECT s.k * 64 + (x.t - 3) * 16 + x.p AS key, x.slot,
+  CASE WHEN x.p IN (0, 3, 5, 7) OR x.relay THEN NULL ELSE x.p - 1 END AS parent_p,
+  CASE WHEN x.p IN (0, 3) THEN 'http_request' WHEN x.p = 1 THEN 'trial'
+       WHEN x.p = 2 THEN 'supplier_check_availability' WHEN x.p = 4 THEN 'create'
+       WHEN x.p = 5 THEN 'book' WHEN x.p = 6 THEN 'supplier_create_booking'
+       WHEN x.p = 7 THEN 'confirm' WHEN x.relay THEN 'outbox_relay'
+       WHEN x.rn % 2 = 1 THEN 'book' ELSE 'supplier_create_booking' END AS event_type,
+  CASE WHEN x.p IN (0, 3) THEN 'api_gateway' WHEN x.p IN (2, 6) THEN 'supplier_adapter'
+       WHEN x.p >= 8 AND NOT x.relay AND x.rn % 2 = 0 THEN 'supplier_adapter'
+       ELSE 'order_engine' END AS service,
+  s.agent_id, s.supplier,
+  CASE x.p
+    WHEN 0 THEN '{"body": {"rooms": ' || s.guests || ', "rate_key": "' || s.rate_key || '", "expected_price": ' || s.price || '}, "path": "/api/orders/trial", "agent": "' || s.agent_id || '", "method": "POST"}'
+    WHEN 1 THEN '{"board": "' || s.board || '", "expected": ' || s.price || ', "hotel_id": "' || s.hotel_id || '", "supplier": "' || s.supplier || '", "trial_id": "@TRI@", "room_code": "' || s.room_code || '"}'
+    WHEN 2 THEN '{"hotel": "' || s.hotel_code || '"}'
+    WHEN 3 THEN '{"body": {"trial_id": "@TRI@", "hold_only": ' || s.hold_only || ', "client_reference": "@CREF@"}, "path": "/api/orders", "agent": "' || s.agent_id || '", "method": "POST"}'
+    WHEN 4 THEN '{"trial_id": "@TRI@", "hold_only": ' || s.hold_only || ', "client_reference": "@CREF@"}'
+    WHEN 5 THEN '{"attempt": 1, "idempotency_key": "@ORD@"}'
+    WHEN 6 THEN '{"idempotency_key": "@ORD@"}'
+    WHEN 7 THEN '{"source": "supplier"}'
+    ELSE CASE WHEN x.relay THEN '{"kind": "book", "attempts": ' || (x.p - 6) || ', "outbox_id": @OBX@, "max_attempts": 5}'
+              WHEN x.rn % 2 = 1 THEN '{"attempt": ' || (x.p - 6) || ', "idempotency_key": "@ORD@"}'
+              ELSE '{"idempotency_key": "@ORD@"}' END
+  END AS req,
+  CASE x.p
+    WHEN 0 THEN '{"status": 200}'
+    WHEN 1 THEN '{"net": ' || s.net || ', "price": ' || s.price || ', "status": "available"}'
+    WHEN 2 THEN '{"circuit": "closed", "available": true}'
+    WHEN 3 THEN '{"status": 201}'
+    WHEN 4 THEN '{"price": ' || s.price || ', "replay": false, "status": "booking"}'
+    WHEN 5 THEN '{"status": "confirmed", "supplier_booking_ref": "@SREF@"}'
+    WHEN 6 THEN '{"ref": "@SREF@", "circuit": "closed"}'
+    WHEN 7 THEN '{"status": "confirmed", "supplier_booking_ref": "@SREF@"}'
+    ELSE CASE WHEN x.relay THEN '{"last_error": "supplier timeout after 5000 ms"}'
+              WHEN x.rn % 2 = 1 THEN '{"status": "confirmed", "supplier_booking_ref": "@SREF@"}'
+              ELSE '{"ref": "@SREF@", "circuit": "closed"}' END
+  END AS res,
+  (CASE WHEN x.p < 3 THEN x.p * 150 WHEN x.p < 8 THEN 800000 + (x.p - 3) * 200
+        ELSE (x.p - 7) * 15000000 END)::bigint AS offset_us,
+  (ARRAY[1967, 974, 193, 129758, 85194, 6661, 6519, 37199, 2400, 6100, 5800, 2200])[x.p + 1]::bigint AS dur_us
+FROM s CROSS JOIN x;
+ANALYZE trace_bench.otpl;
+
+-- Search traces of five spans (the HTTP request, the search, three supplier queries; one in
+-- four a search by hotels whose last span is the first hotel's rates), 199 variants.
+CREATE TABLE trace_bench.ftpl AS
+SELECT q * 256 + v AS key,
+  CASE WHEN q = 0 THEN 'http_request' WHEN q = 1 THEN 'search'
+       WHEN q = 4 AND by_hotel THEN 'hotel_rates' ELSE 'supplier_query' END AS event_type,
+  CASE WHEN q = 0 THEN 'api_gateway' WHEN q = 1 OR (q = 4 AND by_hotel) THEN 'query_engine'
+       ELSE 'supplier_adapter' END AS service,
+  CASE WHEN q = 0 THEN 'agent' WHEN q = 1 THEN NULL WHEN q = 4 AND by_hotel THEN 'hotel'
+       ELSE 'supplier' END AS related_type,
+  CASE WHEN q = 0 THEN agent WHEN q = 1 THEN NULL WHEN q = 4 AND by_hotel THEN hotel
+       ELSE (ARRAY['dida', 'hotelbeds', 'expedia'])[q - 1] END AS related_id,
+  agent,
+  (CASE q
+    WHEN 0 THEN '{"body": {' || CASE WHEN by_hotel THEN '"hotel_ids": ' || hotels ELSE '"city": "' || city || '"' END
+      || ', "rooms": ' || rooms || ', "check_in": "' || ci || '", "check_out": "' || co || '"'
+      || CASE WHEN v % 3 = 0 THEN ', "currency": "CNY", "max_results": 50' ELSE '' END
+      || '}, "path": "/api/search", "agent": "' || agent || '", "method": "POST"}'
+    WHEN 1 THEN '{' || CASE WHEN by_hotel THEN '"hotel_ids": ' || hotels ELSE '"city": "' || city || '"' END
+      || ', "rooms": ' || (1 + v % 5 / 4) || ', "check_in": "' || ci || '", "check_out": "' || co || '"}'
+    WHEN 4 THEN CASE WHEN by_hotel THEN '{"hotel_id": "' || hotel || '"}'
+      ELSE '{"rooms": ' || (1 + v % 5 / 4) || ', "hotels": ' || (24 + v % 9) || ', "check_in": "' || ci || '", "check_out": "' || co || '"}' END
+    ELSE '{"rooms": ' || (1 + v % 5 / 4) || ', "hotels": ' || CASE WHEN by_hotel THEN 3 ELSE 24 + (v + q) % 9 END
+      || ', "check_in": "' || ci || '", "check_out": "' || co || '"}'
+  END)::jsonb AS req,
+  (CASE q
+    WHEN 0 THEN '{"status": 200}'
+    WHEN 1 THEN '{"cache": "' || CASE WHEN v % 3 = 0 THEN 'hit' ELSE 'miss' END || '", "hotels": '
+      || CASE WHEN by_hotel THEN 3 ELSE 30 + v % 10 END || ', "source": "'
+      || CASE WHEN v % 3 = 0 THEN 'cache' ELSE 'suppliers' END || '", "suppliers": 3}'
+    WHEN 4 THEN CASE WHEN by_hotel
+      THEN '{"cache": "miss", "rates": ' || (3 + v % 12) || ', "suppliers": ["dida", "expedia", "hotelbeds"], "cheapest_net_minor": ' || (38000 + v * 731 % 90000) || '}'
+      ELSE '{"rates": ' || (150 + v * 7 % 90) || ', "circuit": "closed"}' END
+    ELSE '{"rates": ' || CASE WHEN by_hotel THEN 4 + v % 9 ELSE 150 + (v + q) * 7 % 90 END || ', "circuit": "closed"}'
+  END)::jsonb AS res,
+  (ARRAY[84403, 17903, 2552, 2850, 2721])[q + 1] + (v * 373) % 4000 AS dur_us
+FROM (SELECT q, v, v % 4 = 0 AS by_hotel,
+        CASE WHEN v % 10 < 7 THEN 'demo-a' ELSE 'demo-b' END AS agent,
+        c.city, 'H-' || c.city || '-' || lpad((1 + v % 40)::text, 4, '0') AS hotel,
+        '["H-' || c.city || '-' || lpad((1 + v % 40)::text, 4, '0') || '", "H-' || c.city || '-'
+          || lpad((1 + (v + 7) % 40)::text, 4, '0') || '", "H-' || c.city || '-'
+          || lpad((1 + (v + 19) % 40)::text, 4, '0') || '"]' AS hotels,
+        CASE WHEN v % 5 = 4 THEN '[{"adults": 2, "children_ages": [' || (3 + v % 9) || ']}, {"adults": 1}]'
+             ELSE '[{"adults": ' || (1 + v % 3) || '}]' END AS rooms,
+        to_char(date '2026-12-01' + v % 90, 'YYYY-MM-DD') AS ci,
+        to_char(date '2026-12-01' + v % 90 + 1 + v % 4, 'YYYY-MM-DD') AS co
+      FROM generate_series(0, 4) q, generate_series(0, 198) v,
+        LATERAL (SELECT (ARRAY['SHA', 'PEK', 'CAN', 'SZX', 'HGH', 'CTU'])[v % 6 + 1] AS city) c) x;
+ANALYZE trace_bench.ftpl;
+
+-- The secondary indexes of trace_events, dropped for the load and built again afterwards.
+CREATE TABLE trace_bench.idx AS
+SELECT indexname, indexdef FROM pg_indexes
+WHERE schemaname = 'public' AND tablename = 'trace_events' AND indexname <> 'trace_events_pkey';
+DO $$ DECLARE r record; BEGIN
+  FOR r IN SELECT indexname FROM trace_bench.idx LOOP
+    EXECUTE 'DROP INDEX ' || quote_ident(r.indexname);
+  END LOOP;
+END $$;
+SQL
+}
+
+# traces_sql_hot: hot spans :from .. :to - 1 (whole blocks): block b opens with the 9 to 12
+# spans of order b over 3 to 5 traces, then search traces fill it. Hash joins only, so the
+# rows go in in time order, as the journal writes them.
+traces_sql_hot() {
+  cat <<'SQL'
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SET synchronous_commit = off;
+SET jit = off;
+SET enable_mergejoin = off;
+SET enable_sort = off;
+SELECT hot_first, hot_step FROM trace_bench.params \gset
+INSERT INTO trace_events (trace_id, span_id, parent_span_id, event_type, service, related_type,
+  related_id, request_data, response_data, duration_ms, status, created_at, started_at,
+  duration_us, agent_id, node)
+SELECT
+  CASE WHEN r.own THEN md5('o:' || r.b || ':' || o.slot) ELSE md5('h:' || r.b || ':' || r.g) END,
+  substr(md5('s:' || r.i), 1, 16),
+  CASE WHEN r.own THEN substr(md5('s:' || (r.b * :block + o.parent_p)), 1, 16)
+       WHEN r.q > 0 THEN substr(md5('s:' || (r.i - CASE WHEN r.q = 1 THEN 1 ELSE r.q - 1 END)), 1, 16) END,
+  COALESCE(o.event_type, f.event_type), COALESCE(o.service, f.service),
+  CASE WHEN NOT r.own THEN f.related_type WHEN o.service = 'api_gateway' THEN 'agent'
+       WHEN o.service = 'supplier_adapter' THEN 'supplier' ELSE 'order' END,
+  CASE WHEN NOT r.own THEN f.related_id WHEN o.service = 'api_gateway' THEN o.agent_id
+       WHEN o.service = 'supplier_adapter' THEN o.supplier ELSE c.order_id END,
+  CASE WHEN r.own THEN replace(replace(replace(replace(o.req, '@ORD@', c.order_id), '@TRI@',
+         c.trial_id), '@CREF@', c.client_reference), '@OBX@', (r.b * 7 + r.p)::text)::jsonb
+       ELSE f.req END,
+  CASE WHEN r.own THEN replace(o.res, '@SREF@', 'REF-' || upper(substr(md5('ref:' || r.b), 1, 10)))::jsonb
+       ELSE f.res END,
+  (COALESCE(o.dur_us, f.dur_us) + 500) / 1000, 'success',
+  CASE WHEN r.own THEN c.trial_at + o.offset_us * interval '1 microsecond'
+       ELSE :'hot_first'::timestamptz + r.i * :'hot_step'::interval END,
+  CASE WHEN r.own THEN c.trial_at + o.offset_us * interval '1 microsecond'
+       ELSE :'hot_first'::timestamptz + r.i * :'hot_step'::interval END,
+  COALESCE(o.dur_us, f.dur_us), COALESCE(o.agent_id, f.agent), :'node'
+FROM (SELECT i, b, p, t, p < n AS own, (p - n) / 5 AS g,
+             CASE WHEN p < n THEN -1 ELSE (p - n) % 5 END AS q
+      FROM (SELECT i, i / :block AS b, i % :block AS p,
+                   9 + (i / :block * 2654435761 % 4294967291) % 4 AS n,
+                   3 + (i / :block * 2246822519 % 4294967279) % 3 AS t
+            FROM generate_series(:from::bigint, :to::bigint - 1) i) x) r
+LEFT JOIN trace_bench.clone c ON c.b = r.b AND r.own
+LEFT JOIN trace_bench.otpl o ON o.key = c.k * 64 + (r.t - 3) * 16 + r.p AND r.own
+LEFT JOIN trace_bench.ftpl f ON f.key = r.q * 256 + (r.b * 53 + r.g) % 199 AND NOT r.own;
+SQL
+}
+
+# traces_sql_old: :old_spans search spans, one day's worth :old_days days ago.
+traces_sql_old() {
+  cat <<'SQL'
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SET synchronous_commit = off;
+SET jit = off;
+SET enable_mergejoin = off;
+SET enable_sort = off;
+SELECT old_first, old_step FROM trace_bench.params \gset
+INSERT INTO trace_events (trace_id, span_id, parent_span_id, event_type, service, related_type,
+  related_id, request_data, response_data, duration_ms, status, created_at, started_at,
+  duration_us, agent_id, node)
+SELECT md5('a:' || r.g), substr(md5('t:' || r.j), 1, 16),
+  CASE WHEN r.q > 0 THEN substr(md5('t:' || (r.j - CASE WHEN r.q = 1 THEN 1 ELSE r.q - 1 END)), 1, 16) END,
+  f.event_type, f.service, f.related_type, f.related_id, f.req, f.res, (f.dur_us + 500) / 1000,
+  'success', :'old_first'::timestamptz + r.j * :'old_step'::interval,
+  :'old_first'::timestamptz + r.j * :'old_step'::interval, f.dur_us, f.agent, :'node'
+FROM (SELECT j, j / 5 AS g, j % 5 AS q FROM generate_series(0::bigint, :old_spans - 1) j) r
+JOIN trace_bench.ftpl f ON f.key = r.q * 256 + (r.g * 53) % 199;
+SQL
+}
+
+# pg_value <sql>: one value from the bench database.
+pg_value() {
+  "$pg_bin/psql" -X -q -At -v ON_ERROR_STOP=1 -h "$host" -p "$pg_port" -U bedbank -d bedbank -c "$1"
+}
+
+# pg_script <timeout s> <log> <script> [psql args...]: a psql script on the bench database.
+pg_script() {
+  local limit=$1 log=$2 script=$3
+  shift 3
+  timeout "$limit" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$pg_port" -U bedbank \
+    -d bedbank "$@" -f "$script" >>"$log" 2>&1
+}
+
+# ch_sql <sql>: one statement over ClickHouse's HTTP interface; prints the answer and fails
+# unless ClickHouse answered 200.
+ch_sql() {
+  local body code
+  body=$(mktemp)
+  code=$(curl -sS --max-time "$traces_ch_timeout_s" -o "$body" -w '%{http_code}' \
+    --data-binary "$1" "http://$host:$ch_port/") || code=000
+  cat "$body"
+  rm -f "$body"
+  [[ "$code" == 200 ]]
+}
+
+# now_s: seconds since the epoch with nanoseconds; since_s <t0>: seconds since t0.
+now_s() {
+  date +%s.%N
+}
+since_s() {
+  awk -v a="$1" -v b="$(now_s)" 'BEGIN { printf "%.2f", b - a }'
+}
+
+# get_json <path> <out file>: GET on the agent API as demo agent A; prints "<status> <seconds>"
+# and a newline.
+get_json() {
+  curl -sS --max-time "$curl_timeout_s" -o "$2" -w '%{http_code} %{time_total}\n' \
+    -H "Authorization: Bearer $api_key" "$base_url$1"
+}
+
+# post_json <path> <body> <out file>: POST on the agent API as demo agent A; prints the status.
+post_json() {
+  curl -sS --max-time "$curl_timeout_s" -o "$3" -w '%{http_code}' -H 'Content-Type: application/json' \
+    -H "Authorization: Bearer $api_key" --data-binary "$2" "$base_url$1"
+}
+
+# traces_hold_then_confirm <n>: n bookings held first and confirmed later (hold_only, then
+# POST /api/orders/{id}/confirm), so some of the copied orders have that history.
+traces_hold_then_confirm() {
+  local n=$1 dir=$run_dir/traces-held i rate body code trial order_id
+  mkdir -p "$dir"
+  code=$(post_search "$base_url" "$dir/search.json") || die "traces: the search for held orders failed"
+  [[ "$code" == 200 ]] || die "traces: the search for held orders answered HTTP $code"
+  for ((i = 0; i < n; ++i)); do
+    rate=$(jq -c --argjson i "$i" '[.results[].rates[]][$i * 7] // empty' "$dir/search.json")
+    [[ -n "$rate" ]] || break
+    body=$(jq -c '{rate_key, expected_price: .price,
+      rooms: [{adults: 2, guests: [{first_name: "Si", last_name: "Li"}]}]}' <<<"$rate")
+    code=$(post_json /api/orders/trial "$body" "$dir/trial-$i.json") || die "traces: trial failed"
+    [[ "$code" == 200 ]] || die "traces: trial answered HTTP $code: $(head -c 300 "$dir/trial-$i.json")"
+    trial=$(jq -r .trial_id "$dir/trial-$i.json")
+    body=$(jq -cn --arg t "$trial" --arg r "HELD-BENCH-$i" '{trial_id: $t, client_reference: $r, hold_only: true}')
+    code=$(post_json /api/orders "$body" "$dir/create-$i.json") || die "traces: create failed"
+    [[ "$code" == 201 ]] || die "traces: create (hold) answered HTTP $code: $(head -c 300 "$dir/create-$i.json")"
+    order_id=$(jq -r .order_id "$dir/create-$i.json")
+    code=$(post_json "/api/orders/$order_id/confirm" '' "$dir/confirm-$i.json") || die "traces: confirm failed"
+    [[ "$code" == 200 ]] || die "traces: confirm answered HTTP $code: $(head -c 300 "$dir/confirm-$i.json")"
+  done
+}
+
+# traces_expected_spans <order id>: what GET /api/traces/by-order must count for demo agent A:
+# every span of the order's traces (its trace ids and the traces with a span related to it).
+traces_expected_spans() {
+  pg_value "WITH t AS (SELECT unnest(trace_ids) AS trace_id FROM orders WHERE order_id = '$1'
+    UNION SELECT trace_id FROM trace_events WHERE related_type = 'order' AND related_id = '$1')
+    SELECT count(*) FROM trace_events WHERE trace_id IN (SELECT trace_id FROM t)
+    AND agent_id = '$traces_agent'"
+}
+
+# traces_plans <pg log> <from byte>: the auto_explain plans logged after <from> of the
+# statements that read spans, orders or the archive watermark (query texts cut at 160
+# characters).
+traces_plans() {
+  tail -c "+$(($2 + 1))" "$1" | awk '
+    function flush(   n, i, lines) {
+      if (block != "" && block ~ /(trace_events|FROM orders o|trace_archive_state)/) {
+        n = split(block, lines, "\n")
+        for (i = 1; i <= n; ++i) {
+          if (lines[i] ~ /^Query Text: / && length(lines[i]) > 160) lines[i] = substr(lines[i], 1, 160) " …"
+          print lines[i]
+        }
+      }
+      block = ""
+    }
+    /LOG:  duration: [0-9.]+ ms  plan:/ {
+      flush(); d = $0; sub(/.*LOG:  /, "", d); sub(/  plan:.*/, "", d); block = "-- " d; inplan = 1; next
+    }
+    inplan && /^\t/ { line = $0; sub(/^\t/, "", line); block = block "\n" line; next }
+    { flush(); inplan = 0 }
+    END { flush() }'
+}
+
+bench_traces() {
+  local out=$results/traces.env config=bench/traces.yaml
+  local log=$run_dir/traces-bedbank.log seed_log=$run_dir/traces-seed-bedbank.log
+  local explain_log=$run_dir/traces-explain-bedbank.log load_log=$run_dir/traces-load.log sql=$run_dir/traces-sql
+  local ids=$run_dir/traces-order-ids.txt wrk_out=$run_dir/traces-wrk.txt
+  local bench_t0 block split
+  bench_t0=$(now_s)
+  : >"$out"
+  record "$out" started "$(date -u '+%Y-%m-%d %H:%M:%S UTC')"
+  [[ -x "$order_bin" ]] || die "no $order_bin (cmake --build --preset release --target order_bench)"
+  ((traces_hot_spans % traces_orders == 0)) || die "traces: $traces_hot_spans spans do not split into $traces_orders blocks"
+  block=$((traces_hot_spans / traces_orders))
+  ((block >= 20)) || die "traces: blocks of $block spans leave no room for searches"
+  "$bin" migrate --config "$config" >"$run_dir/traces-migrate.log" 2>&1 ||
+    die "bedbank migrate failed (log: $run_dir/traces-migrate.log)"
+
+  # 1. Real orders through the API: order_bench books at once, a few more are held and
+  # confirmed later. Every generated order is a copy of one of them.
+  start_bedbank "$seed_log" --config "$config"
+  local seed_cmd="order_bench --host $host --port $agent_port --key $api_key --connections $traces_seed_connections --warmup 0 --duration $traces_seed_s --serial 0 --verify 0"
+  echo "traces: $seed_cmd"
+  timeout "$orders_timeout_s" "$order_bin" --host "$host" --port "$agent_port" --key "$api_key" \
+    --connections "$traces_seed_connections" --warmup 0 --duration "$traces_seed_s" --serial 0 \
+    --verify 0 >"$run_dir/traces-seed.txt" 2>&1 ||
+    die "traces: order_bench failed: $(tail -n 5 "$run_dir/traces-seed.txt")"
+  traces_hold_then_confirm "$traces_held_orders"
+  stop_bedbank
+  local seeds seeds_held
+  seeds=$(pg_value "SELECT count(*) FROM orders WHERE status = 'confirmed' AND agent_id = '$traces_agent'")
+  seeds_held=$(pg_value "SELECT count(*) FROM orders WHERE status = 'confirmed' AND hold_only")
+  ((seeds > 0)) || die "traces: no confirmed order of $traces_agent to copy"
+  echo "traces: $seeds real confirmed orders to copy ($seeds_held held first, then confirmed)"
+
+  # 2. The load: orders, then spans from two sessions (the old ones and the first part of
+  # the hot ones / the rest), then the indexes from two sessions, then VACUUM ANALYZE.
+  mkdir -p "$sql"
+  traces_sql_setup >"$sql/setup.sql"
+  traces_sql_hot >"$sql/hot.sql"
+  traces_sql_old >"$sql/old.sql"
+  : >"$load_log"
+  local -a vars=(-v "hot_days=$traces_hot_days" -v "old_days=$traces_old_days"
+    -v "hot_spans=$traces_hot_spans" -v "old_spans=$traces_old_spans" -v "orders=$traces_orders"
+    -v "block=$block" -v "agent=$traces_agent" -v "node=bench-1")
+  local gen_t0 t0 setup_s spans_s index_s vacuum_s gen_s pid_a pid_b
+  gen_t0=$(now_s)
+  echo "traces: loading $traces_orders orders, $traces_hot_spans spans of the last $traces_hot_days days and $traces_old_spans spans $traces_old_days days old (SQL in ${sql#"$root"/})"
+  pg_script "$traces_load_timeout_s" "$load_log" "$sql/setup.sql" "${vars[@]}" ||
+    die "traces: loading the orders failed: $(tail -n 5 "$load_log")"
+  setup_s=$(since_s "$gen_t0")
+  # Balance the two sessions: old + hot[0, split) against hot[split, end), whole blocks.
+  split=$(((traces_hot_spans - traces_old_spans) / 2 / block * block))
+  ((split < 0)) && split=0
+  t0=$(now_s)
+  (pg_script "$traces_load_timeout_s" "$load_log.a" "$sql/old.sql" "${vars[@]}" &&
+    pg_script "$traces_load_timeout_s" "$load_log.a" "$sql/hot.sql" "${vars[@]}" -v from=0 -v "to=$split") &
+  pid_a=$!
+  pg_script "$traces_load_timeout_s" "$load_log.b" "$sql/hot.sql" "${vars[@]}" -v "from=$split" \
+    -v "to=$traces_hot_spans" &
+  pid_b=$!
+  wait "$pid_a" || { wait "$pid_b" || true; die "traces: loading spans failed: $(tail -n 5 "$load_log.a")"; }
+  wait "$pid_b" || die "traces: loading spans failed: $(tail -n 5 "$load_log.b")"
+  spans_s=$(since_s "$t0")
+  # The indexes as the migrations define them: the trace id's (the largest) in one session,
+  # the others in a second.
+  local defs_a defs_b
+  defs_a=$(pg_value "SELECT string_agg(indexdef, '; ') FROM trace_bench.idx WHERE indexdef LIKE '%(trace_id)'")
+  defs_b=$(pg_value "SELECT string_agg(indexdef, '; ') FROM trace_bench.idx WHERE indexdef NOT LIKE '%(trace_id)'")
+  t0=$(now_s)
+  printf "SET maintenance_work_mem = '%s';\nSET max_parallel_maintenance_workers = 0;\n%s;\n" \
+    "$traces_index_mem" "${defs_a:-SELECT 1}" >"$sql/index-a.sql"
+  printf "SET maintenance_work_mem = '%s';\nSET max_parallel_maintenance_workers = 0;\n%s;\n" \
+    "$traces_index_mem" "${defs_b:-SELECT 1}" >"$sql/index-b.sql"
+  pg_script "$traces_load_timeout_s" "$load_log.a" "$sql/index-a.sql" &
+  pid_a=$!
+  pg_script "$traces_load_timeout_s" "$load_log.b" "$sql/index-b.sql" &
+  pid_b=$!
+  wait "$pid_a" || { wait "$pid_b" || true; die "traces: building indexes failed: $(tail -n 5 "$load_log.a")"; }
+  wait "$pid_b" || die "traces: building indexes failed: $(tail -n 5 "$load_log.b")"
+  index_s=$(since_s "$t0")
+  t0=$(now_s)
+  printf '%s\n' "VACUUM (ANALYZE) trace_events;" "ANALYZE orders;" "ANALYZE order_events;" \
+    "ANALYZE inventory_holds;" "DROP SCHEMA trace_bench CASCADE;" >"$sql/finish.sql"
+  pg_script "$traces_load_timeout_s" "$load_log" "$sql/finish.sql" ||
+    die "traces: VACUUM ANALYZE failed: $(tail -n 5 "$load_log")"
+  vacuum_s=$(since_s "$t0")
+  gen_s=$(since_s "$gen_t0")
+  local stats spans old_spans order_spans table_mb index_mb payload_bytes orders_total
+  stats=$(pg_value "SELECT count(*), count(*) FILTER (WHERE created_at < now() - interval '$traces_cutoff_days days'),
+      count(*) FILTER (WHERE related_type = 'order'),
+      round(pg_table_size('trace_events') / 1048576.0), round(pg_indexes_size('trace_events') / 1048576.0)
+      FROM trace_events") || die "traces: counting spans failed"
+  IFS='|' read -r spans old_spans order_spans table_mb index_mb <<<"$stats"
+  payload_bytes=$(pg_value "SELECT round(avg(length(request_data::text) + COALESCE(length(response_data::text), 0)))
+      FROM trace_events TABLESAMPLE SYSTEM (1) REPEATABLE (7)")
+  orders_total=$(pg_value "SELECT count(*) FROM orders")
+  echo "traces: loaded in ${gen_s} s (orders ${setup_s} s, spans ${spans_s} s, indexes ${index_s} s, VACUUM ANALYZE ${vacuum_s} s): $spans spans ($old_spans older than $traces_cutoff_days days, $order_spans related to an order), table $table_mb MB + indexes $index_mb MB, request+response ~$payload_bytes bytes of JSON text per span; $orders_total orders"
+  ((spans >= traces_hot_spans)) || die "traces: only $spans spans in trace_events"
+
+  # 3. By-order reports: checks, one at a time, then wrk.
+  start_bedbank "$log" --config "$config"
+  pg_value "SELECT order_id FROM orders WHERE agent_id = '$traces_agent'" >"$ids"
+  local check_ids id code expected got checked=0 check_text=''
+  check_ids=$(pg_value "(SELECT order_id FROM orders WHERE client_reference LIKE 'TRACE-BENCH-%' ORDER BY md5(order_id) LIMIT 2)
+      UNION ALL (SELECT order_id FROM orders WHERE client_reference LIKE 'bench-%' ORDER BY order_id LIMIT 1)
+      UNION ALL (SELECT order_id FROM orders WHERE client_reference LIKE 'HELD-BENCH-%' ORDER BY order_id LIMIT 1)")
+  for id in $check_ids; do
+    read -r code _ < <(get_json "/api/orders/$id" "$run_dir/traces-order.json") || die "traces: GET /api/orders/$id failed"
+    [[ "$code" == 200 && "$(jq -r .order_id "$run_dir/traces-order.json")" == "$id" ]] ||
+      die "traces: GET /api/orders/$id answered HTTP $code: $(head -c 300 "$run_dir/traces-order.json")"
+    read -r code _ < <(get_json "/api/traces/by-order/$id" "$run_dir/traces-check.json") || die "traces: by-order $id failed"
+    [[ "$code" == 200 ]] || die "traces: GET /api/traces/by-order/$id answered HTTP $code: $(head -c 300 "$run_dir/traces-check.json")"
+    expected=$(traces_expected_spans "$id")
+    got=$(jq -r '.span_count' "$run_dir/traces-check.json")
+    ((got == expected)) || die "traces: by-order $id counts $got spans, trace_events holds $expected of its traces"
+    [[ "$(jq -r '.sources.clickhouse' "$run_dir/traces-check.json")" == 0 ]] ||
+      die "traces: by-order $id read the archive: $(jq -c .sources "$run_dir/traces-check.json")"
+    check_text+="$id $(jq -r '.order.status' "$run_dir/traces-check.json"), $got spans in $(jq '.traces | length' "$run_dir/traces-check.json") traces, $(wc -c <"$run_dir/traces-check.json") bytes"$'\n'
+    checked=$((checked + 1))
+  done
+  check_text=${check_text%$'\n'}
+  echo "traces: checked $checked orders (GET /api/orders/{id} 200; by-order 200 with every span of their traces, none from ClickHouse):"
+  echo "$check_text"
+
+  local times=() t serial_p50 serial_p90 serial_max serial_bad=0
+  while read -r id; do
+    read -r code t < <(get_json "/api/traces/by-order/$id" /dev/null) || die "traces: serial by-order failed"
+    [[ "$code" == 200 ]] || serial_bad=$((serial_bad + 1))
+    times+=("$t")
+  done < <(shuf -n "$traces_serial_requests" "$ids")
+  read -r serial_p50 serial_p90 serial_max < <(printf '%s\n' "${times[@]}" | sort -n |
+    awk '{ a[NR] = $1 } END { printf "%.2f %.2f %.2f\n", a[int((NR + 1) / 2)] * 1000, a[int(NR * 0.9 + 0.5)] * 1000, a[NR] * 1000 }')
+  echo "traces: $traces_serial_requests by-order reports one at a time: median ${serial_p50} ms, p90 ${serial_p90} ms, max ${serial_max} ms, non-200 $serial_bad"
+
+  local cmd="BENCH_ORDER_IDS=traces-order-ids.txt wrk $traces_wrk_args -s bench/by_order.lua $base_url"
+  echo "traces: $cmd ($(wc -l <"$ids") order ids)"
+  # shellcheck disable=SC2086 # the argument list is meant to split
+  BENCH_ORDER_IDS=$ids wrk $traces_wrk_args -s bench/by_order.lua "$base_url" >"$wrk_out" 2>&1 ||
+    die "traces: wrk failed: $(cat "$wrk_out")"
+  cat "$wrk_out"
+  metrics_snapshot "$run_dir/traces-metrics.txt"
+  stop_bedbank
+
+  # 4. The plans the server runs for a report: auto_explain (ANALYZE, BUFFERS) on bedbank's
+  # own connections for a few more reports; the last report's statements are kept.
+  local pg_log=$run_dir/pg.log plans='' offset=0 n=0 setting
+  if [[ -f "$pg_log" && -f /usr/lib/postgresql/15/lib/auto_explain.so ]]; then
+    pg_value "ALTER DATABASE bedbank SET session_preload_libraries = 'auto_explain'" >/dev/null
+    pg_value "ALTER DATABASE bedbank SET auto_explain.log_min_duration = 0" >/dev/null
+    pg_value "ALTER DATABASE bedbank SET auto_explain.log_analyze = on" >/dev/null
+    pg_value "ALTER DATABASE bedbank SET auto_explain.log_buffers = on" >/dev/null
+    start_bedbank "$explain_log" --config "$config"
+    while read -r id; do
+      n=$((n + 1))
+      ((n == traces_explain_requests)) && { sleep 0.5; offset=$(stat -c %s "$pg_log"); }
+      get_json "/api/traces/by-order/$id" /dev/null >/dev/null || true
+    done < <(shuf -n "$traces_explain_requests" "$ids")
+    sleep 0.5
+    stop_bedbank
+    for setting in session_preload_libraries auto_explain.log_min_duration auto_explain.log_analyze auto_explain.log_buffers; do
+      pg_value "ALTER DATABASE bedbank RESET $setting" >/dev/null
+    done
+    plans=$(traces_plans "$pg_log" "$offset")
+    echo "traces: plans of the last of $traces_explain_requests reports (auto_explain):"
+    echo "$plans"
+  fi
+
+  # 5. The archive: every span older than trace.hot_days through `bedbank archive`.
+  local archive_cmd="bedbank archive --config $config --set trace.archive_batch=$traces_archive_batch"
+  local archive_out=$run_dir/traces-archive.txt archive_s moved inserted batches internal_s
+  echo "traces: $archive_cmd ($old_spans spans to move)"
+  t0=$(now_s)
+  timeout "$traces_archive_timeout_s" "$bin" archive --config "$config" \
+    --set "trace.archive_batch=$traces_archive_batch" >"$archive_out" 2>&1 ||
+    die "traces: bedbank archive failed after $(since_s "$t0") s: $(tail -n 5 "$archive_out")"
+  archive_s=$(since_s "$t0")
+  cat "$archive_out"
+  read -r moved inserted batches internal_s < <(sed -nE \
+    's/^archive: moved ([0-9]+) spans \(([0-9]+) inserted\) in ([0-9]+) batches, ([0-9.e+-]+) s.*/\1 \2 \3 \4/p' "$archive_out")
+  [[ -n "${moved:-}" ]] || die "traces: no 'archive: moved ...' line from bedbank archive"
+  local left ch_rows
+  left=$(pg_value "SELECT count(*) FROM trace_events WHERE created_at < now() - interval '$traces_cutoff_days days'")
+  ch_rows=$(ch_sql "SELECT count() FROM bedbank.trace_events") || die "traces: counting the archive failed"
+
+  # 6. The raw baseline: the same rows, dumped from the archive in the order they were
+  # inserted, into an identical empty schema (table, related table and view) in one INSERT
+  # over HTTP, cut into blocks of the archive's batch size (one part per block, as the
+  # archive's INSERTs make; a single block of a million rows would also pass ClickHouse's
+  # per-query memory limit).
+  local dump=$run_dir/traces-archive.jsonl raw_s dump_rows dump_mb raw_rows create
+  ch_sql "DROP DATABASE IF EXISTS raw_bench" >/dev/null || die "traces: dropping raw_bench failed"
+  ch_sql "CREATE DATABASE raw_bench" >/dev/null || die "traces: creating raw_bench failed"
+  ch_sql "CREATE TABLE raw_bench.trace_events AS bedbank.trace_events" >/dev/null || die "traces: creating raw_bench.trace_events failed"
+  ch_sql "CREATE TABLE raw_bench.trace_related AS bedbank.trace_related" >/dev/null || die "traces: creating raw_bench.trace_related failed"
+  create=$(ch_sql "SHOW CREATE TABLE bedbank.trace_related_mv FORMAT TabSeparatedRaw") || die "traces: SHOW CREATE failed"
+  ch_sql "${create//bedbank./raw_bench.}" >/dev/null || die "traces: creating raw_bench.trace_related_mv failed"
+  curl -sS --fail --max-time "$traces_ch_timeout_s" -o "$dump" \
+    --data-binary "SELECT * FROM bedbank.trace_events ORDER BY created_us, id FORMAT JSONEachRow" \
+    "http://$host:$ch_port/?output_format_json_quote_64bit_integers=0" || die "traces: dumping the archive failed"
+  dump_rows=$(wc -l <"$dump")
+  dump_mb=$(awk -v b="$(stat -c %s "$dump")" 'BEGIN { printf "%.0f", b / 1048576 }')
+  local raw_url="http://$host:$ch_port/?max_insert_block_size=$traces_archive_batch&query=INSERT+INTO+raw_bench.trace_events+FORMAT+JSONEachRow"
+  local raw_cmd="curl --data-binary @traces-archive.jsonl '$raw_url'"
+  echo "traces: $raw_cmd ($dump_rows rows, $dump_mb MB)"
+  t0=$(now_s)
+  curl -sS --max-time "$traces_ch_timeout_s" -o "$run_dir/traces-raw-insert.txt" -w '%{http_code}\n' \
+    --data-binary "@$dump" "$raw_url" >"$run_dir/traces-raw-status.txt" ||
+    die "traces: the raw insert failed (curl)"
+  [[ "$(cat "$run_dir/traces-raw-status.txt")" == 200 ]] ||
+    die "traces: the raw insert answered HTTP $(cat "$run_dir/traces-raw-status.txt"): $(head -c 400 "$run_dir/traces-raw-insert.txt")"
+  raw_s=$(since_s "$t0")
+  raw_rows=$(ch_sql "SELECT count() FROM raw_bench.trace_events") || die "traces: counting raw_bench failed"
+  ch_sql "DROP DATABASE raw_bench" >/dev/null || true
+  rm -f "$dump"
+  local archive_rps raw_rps
+  archive_rps=$(awk -v n="$moved" -v s="$archive_s" 'BEGIN { printf "%.0f", n / s }')
+  raw_rps=$(awk -v n="$raw_rows" -v s="$raw_s" 'BEGIN { printf "%.0f", n / s }')
+  echo "traces: archive moved $moved spans in $archive_s s = $archive_rps rows/s; raw insert $raw_rows rows in $raw_s s = $raw_rps rows/s; $left spans older than $traces_cutoff_days days left in PostgreSQL, $ch_rows in ClickHouse"
+
+  local p50 p99
+  p50=$(wrk_ms "$wrk_out" 50) || die "traces: no p50 in the wrk output"
+  p99=$(wrk_ms "$wrk_out" 99) || die "traces: no p99 in the wrk output"
+  record "$out" cmd_config "bedbank migrate --config $config && bedbank serve --config $config"
+  record "$out" cmd_seed "$seed_cmd"
+  record "$out" cmd_wrk "$cmd"
+  record "$out" cmd_archive "$archive_cmd"
+  record "$out" cmd_raw "$raw_cmd"
+  record "$out" seeds "$seeds"
+  record "$out" seeds_held "$seeds_held"
+  record "$out" orders_total "$orders_total"
+  record "$out" spans "$spans"
+  record "$out" old_spans "$old_spans"
+  record "$out" order_spans "$order_spans"
+  record "$out" table_mb "$table_mb"
+  record "$out" index_mb "$index_mb"
+  record "$out" payload_bytes "$payload_bytes"
+  record "$out" gen_s "$gen_s"
+  record "$out" setup_s "$setup_s"
+  record "$out" spans_s "$spans_s"
+  record "$out" index_s "$index_s"
+  record "$out" vacuum_s "$vacuum_s"
+  record "$out" checks "$check_text"
+  record "$out" serial_p50_ms "$serial_p50"
+  record "$out" serial_p90_ms "$serial_p90"
+  record "$out" serial_max_ms "$serial_max"
+  record "$out" serial_bad "$serial_bad"
+  record "$out" p50_ms "$p50"
+  record "$out" p75_ms "$(wrk_ms "$wrk_out" 75 || echo ?)"
+  record "$out" p90_ms "$(wrk_ms "$wrk_out" 90 || echo ?)"
+  record "$out" p99_ms "$p99"
+  record "$out" rps "$(wrk_rps "$wrk_out" || echo ?)"
+  record "$out" requests "$(wrk_requests "$wrk_out" || echo ?)"
+  record "$out" non2xx "$(wrk_non2xx "$wrk_out")"
+  record "$out" socket_errors "$(wrk_socket_errors "$wrk_out")"
+  record "$out" ids "$(wc -l <"$ids")"
+  record "$out" plans "$plans"
+  record "$out" moved "$moved"
+  record "$out" inserted "$inserted"
+  record "$out" batches "$batches"
+  record "$out" archive_s "$archive_s"
+  record "$out" archive_internal_s "$internal_s"
+  record "$out" archive_rps "$archive_rps"
+  record "$out" left "$left"
+  record "$out" ch_rows "$ch_rows"
+  record "$out" dump_rows "$dump_rows"
+  record "$out" dump_mb "$dump_mb"
+  record "$out" raw_rows "$raw_rows"
+  record "$out" raw_s "$raw_s"
+  record "$out" raw_rps "$raw_rps"
+  record "$out" archive_ratio "$(awk -v a="$archive_rps" -v b="$raw_rps" 'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
+  record "$out" metrics "$(metrics_summary "$run_dir/traces-metrics.txt" '^bedbank_(trace|archive)')"
+  record "$out" log_warnings "$(grep -cE '"level":"(warn|error)"' "$log" || true)"
+  record "$out" log_warning_sample "$(grep -E '"level":"(warn|error)"' "$log" | head -n 3 || true)"
+  record "$out" total_s "$(since_s "$bench_t0")"
+  echo "traces: benchmark took $(since_s "$bench_t0") s"
+}
+
 # -- one benchmark in a child process (so `set -e` holds inside it) ------------------------
 
 if [[ "${BENCH_CHILD:-}" == 1 ]]; then
@@ -564,7 +1239,7 @@ fi
 for b in "${benchmarks[@]}"; do
   [[ " $all_benchmarks " == *" $b "* ]] || usage
 done
-for tool in wrk nginx jq curl awk; do
+for tool in wrk nginx jq curl awk shuf; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/install-deps.sh)"
 done
 [[ -x "$bin" ]] || die "no $bin (cmake --preset release && cmake --build --preset release)"
@@ -617,7 +1292,8 @@ verdict() {
 }
 
 summary=()
-fanout_verdict='' cache_verdict='' journal_verdict='' orders_verdict=''
+fanout_verdict='' cache_verdict='' journal_verdict='' orders_verdict='' traces_report_verdict=''
+traces_archive_verdict=''
 if [[ "${status[fanout]:-}" == ran ]]; then
   fanout_verdict=$(verdict "$res_fanout_p99_overhead_ms <= $target_p99_overhead_ms")
   summary+=("fan-out: p50 ${res_fanout_p50_ms} ms (overhead ${res_fanout_p50_overhead_ms} ms), p99 ${res_fanout_p99_ms} ms (overhead ${res_fanout_p99_overhead_ms} ms; target <= $target_p99_overhead_ms ms: ${fanout_verdict//\*/})")
@@ -633,6 +1309,11 @@ fi
 if [[ "${status[orders]:-}" == ran ]]; then
   orders_verdict=$(verdict "$res_orders_ratio >= $target_orders_ratio && $res_orders_create_p99_ms <= $target_create_p99_ms")
   summary+=("orders: $res_orders_orders_per_s confirmed orders/s, create p50 $res_orders_create_p50_ms ms p99 $res_orders_create_p99_ms ms, pgbench $res_orders_pgbench_tps tps, ratio $res_orders_ratio, not confirmed $res_orders_not_confirmed (target >= $target_orders_ratio x pgbench, p99 <= $target_create_p99_ms ms: ${orders_verdict//\*/})")
+fi
+if [[ "${status[traces]:-}" == ran ]]; then
+  traces_report_verdict=$(verdict "$res_traces_p99_ms <= $target_by_order_p99_ms && $res_traces_non2xx == 0")
+  traces_archive_verdict=$(verdict "$res_traces_archive_ratio >= $target_archive_ratio && $res_traces_left == 0")
+  summary+=("traces: by-order p50 $res_traces_p50_ms ms p99 $res_traces_p99_ms ms, $res_traces_rps req/s, non-2xx $res_traces_non2xx, over $res_traces_spans spans loaded in $res_traces_gen_s s (target p99 <= $target_by_order_p99_ms ms: ${traces_report_verdict//\*/}); archive $res_traces_archive_rps rows/s, raw insert $res_traces_raw_rps rows/s, ratio $res_traces_archive_ratio (target >= $target_archive_ratio: ${traces_archive_verdict//\*/})")
 fi
 echo
 echo "== bench: summary =="
@@ -661,6 +1342,52 @@ indent() {
 # ran <benchmark>: the benchmark ran to the end.
 ran() {
   [[ "${status[$1]:-}" == ran ]]
+}
+
+# traces_rows / traces_section: benchmark 5's rows of the figures table and its section.
+traces_rows() {
+  echo "| 5a. by-order trace report (${res_traces_spans} spans in \`trace_events\`, ${res_traces_orders_total} orders) | p50 **${res_traces_p50_ms} ms**, p99 **${res_traces_p99_ms} ms**, ${res_traces_rps} req/s (wrk -c4), non-2xx ${res_traces_non2xx}; one at a time: median ${res_traces_serial_p50_ms} ms | p99 ≤ ${target_by_order_p99_ms} ms | $traces_report_verdict |"
+  echo "| 5b. archive to ClickHouse (${res_traces_moved} spans) | \`bedbank archive\` **${res_traces_archive_rps} rows/s**, raw INSERT of the same rows ${res_traces_raw_rps} rows/s → **${res_traces_archive_ratio}×** | ≥ ${target_archive_ratio}× raw INSERT | $traces_archive_verdict |"
+}
+
+traces_section() {
+  echo "### 5. Trace reports"
+  echo
+  echo "Config \`bench/traces.yaml\` (as \`bench/orders.yaml\`: 3 mock suppliers at a fixed 0 ms, \`scenario: ok\`, rate limit 10⁹/min, journal on; \`trace.hot_days: ${traces_cutoff_days}\`, the archiver actor idle). This benchmark ran ${res_traces_started}; it took ${res_traces_total_s} s."
+  echo "Load: ${res_traces_seeds} real orders of ${traces_agent} booked through the API (\`order_bench\` for ${traces_seed_s} s, ${res_traces_seeds_held} of them held and confirmed later) were copied by SQL into ${traces_orders} orders (\`orders\`, \`order_events\`, \`inventory_holds\` as the order store writes them; readable with \`GET /api/orders/{id}\`), each with 9–12 spans over 3–5 traces shaped as the journal records a booking (trial, create/book/confirm, outbox relay passes); search traces of five spans fill the rest: ${res_traces_spans} spans in \`trace_events\` (${res_traces_order_spans} related to an order; ${res_traces_old_spans} of them ${traces_old_days} days old, the rest spread over the last ${traces_hot_days} days), ~${res_traces_payload_bytes} bytes of request + response JSON per span, table ${res_traces_table_mb} MB + indexes ${res_traces_index_mb} MB."
+  echo "Generation took **${res_traces_gen_s} s**: orders ${res_traces_setup_s} s, spans ${res_traces_spans_s} s (\`INSERT … SELECT … FROM generate_series\` from two sessions, secondary indexes dropped), the three indexes rebuilt ${res_traces_index_s} s (two sessions), \`VACUUM (ANALYZE)\` ${res_traces_vacuum_s} s."
+  echo
+  indent "$res_traces_cmd_config"$'\n'"$res_traces_cmd_seed"$'\n'"$res_traces_cmd_wrk"$'\n'"$res_traces_cmd_archive"$'\n'"$res_traces_cmd_raw"
+  echo
+  echo "Checked before the measurement: \`GET /api/orders/{id}\` 200 and \`GET /api/traces/by-order/{id}\` 200 counting every span of the order's traces in \`trace_events\` (none from ClickHouse), for two copied orders and two real ones (one booked at once, one held first):"
+  echo
+  indent "$res_traces_checks"
+  echo
+  echo "${traces_serial_requests} reports for random orders one at a time (no queueing): median ${res_traces_serial_p50_ms} ms, p90 ${res_traces_serial_p90_ms} ms, max ${res_traces_serial_max_ms} ms, non-200 ${res_traces_serial_bad}. Then wrk over ${res_traces_ids} order ids drawn at random:"
+  echo
+  echo "| p50 | p75 | p90 | p99 | requests | req/s | non-2xx | socket errors |"
+  echo "|---|---|---|---|---|---|---|---|"
+  echo "| ${res_traces_p50_ms} ms | ${res_traces_p75_ms} ms | ${res_traces_p90_ms} ms | ${res_traces_p99_ms} ms | ${res_traces_requests} | ${res_traces_rps} | ${res_traces_non2xx} | ${res_traces_socket_errors} |"
+  echo
+  echo "Archive: \`bedbank archive\` (insert → verify → delete per batch of ${traces_archive_batch}) moved ${res_traces_moved} spans (${res_traces_inserted} inserted) in ${res_traces_batches} batches; ${res_traces_left} spans older than ${traces_cutoff_days} days left in PostgreSQL, ${res_traces_ch_rows} in ClickHouse. Raw baseline: the same rows dumped from the archive as JSONEachRow (${res_traces_dump_rows} rows, ${res_traces_dump_mb} MB, in archive order) into an empty copy of the archive's schema (\`trace_events\`, \`trace_related\` and the view that fills it) with one INSERT over HTTP, \`max_insert_block_size=${traces_archive_batch}\` (one block per archive batch)."
+  echo
+  echo "| spans moved | archive wall time | archive rows/s | raw INSERT rows | raw INSERT time | raw rows/s | ratio |"
+  echo "|---|---|---|---|---|---|---|"
+  echo "| ${res_traces_moved} | ${res_traces_archive_s} s (its own count: ${res_traces_archive_internal_s} s) | ${res_traces_archive_rps} | ${res_traces_raw_rows} | ${res_traces_raw_s} s | ${res_traces_raw_rps} | ${res_traces_archive_ratio}× |"
+  echo
+  if [[ -n "${res_traces_plans:-}" ]]; then
+    echo "What PostgreSQL ran for one report after the load (\`auto_explain\` with ANALYZE and BUFFERS on bedbank's own connections, the last of ${traces_explain_requests} reports; the durations are execution only, planning at bind time is not in them):"
+    echo
+    indent "$res_traces_plans"
+    echo
+  fi
+  echo "bedbank log: ${res_traces_log_warnings} warn/error lines."
+  if [[ -n "${res_traces_metrics:-}" ]]; then
+    echo "Selected \`/metrics\` after the run:"
+    echo
+    indent "$res_traces_metrics"
+  fi
+  echo
 }
 
 section=$(mktemp)
@@ -694,6 +1421,11 @@ section=$(mktemp)
     echo "| 4. orders end to end (${orders_connections} connections, mock suppliers at 0 ms) | **${res_orders_orders_per_s} confirmed orders/s**, pgbench ${res_orders_pgbench_tps} tps → **${res_orders_ratio}×**; create p50 ${res_orders_create_p50_ms} ms, p99 **${res_orders_create_p99_ms} ms**; one at a time: create p50 ${res_orders_serial_create_p50_ms} ms; not confirmed ${res_orders_not_confirmed} | ≥ ${target_orders_ratio}× pgbench tps, create p99 ≤ ${target_create_p99_ms} ms | $orders_verdict |"
   else
     echo "| 4. orders end to end | ${status[orders]} | ≥ ${target_orders_ratio}× pgbench tps, create p99 ≤ ${target_create_p99_ms} ms | — |"
+  fi
+  if ran traces; then
+    traces_rows
+  else
+    echo "| 5. trace reports and the archive | ${status[traces]} | by-order p99 ≤ ${target_by_order_p99_ms} ms; archive ≥ ${target_archive_ratio}× raw insert | — |"
   fi
   echo
   if ran fanout; then
@@ -784,6 +1516,9 @@ section=$(mktemp)
       indent "$res_orders_metrics"
     fi
     echo
+  fi
+  if ran traces; then
+    traces_section
   fi
   echo "<!-- bench:end -->"
 } >"$section"

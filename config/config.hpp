@@ -121,7 +121,7 @@ struct trace_config {
   int archive_days = 365;               ///< days in ClickHouse
   milliseconds archive_interval{60000}; ///< how often the archiver looks for old spans
   int archive_batch = 10000;            ///< spans per archive batch (insert, verify, delete)
-  int readers = 2;                      ///< trace readers (report queries in parallel)
+  int readers = 4;                      ///< trace readers (report queries in parallel)
 };
 
 /// `cluster:` — how this node meets the others (CAF middleman). A node with

@@ -7,6 +7,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/factories.hpp"
 #include "domain/catalog.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
@@ -419,7 +420,10 @@ void router::serve_cached(const std::shared_ptr<exchange>& x, const domain::sear
     c.event_type = "cache_hit";
     c.request_data = json{{"layer", "local"}}.dump();
     c.response_data = json{{"hotels", hit.hotels.size()}}.dump();
-    caf::anon_send(journal, span_atom::value, std::vector<span_record>{std::move(s), std::move(c)});
+    auto spans = hotel_spans(q, hit, x->trace_id, search_span, x->agent->id, ctx_.node_id, true);
+    spans.push_back(std::move(s));
+    spans.push_back(std::move(c));
+    caf::anon_send(journal, span_atom::value, std::move(spans));
   }
   answer_search(*x, hit, search_span, true, q);
 }

@@ -100,8 +100,7 @@ void router::traces(const std::shared_ptr<exchange>& x, std::string_view rest,
       int32_t n = digits ? std::stoi(v) : 0;
       if (n < 1 || n > max_hotel_traces) {
         fail(*x, ec::invalid_request,
-             "limit must be an integer between 1 and " + std::to_string(max_hotel_traces),
-             "limit");
+             "limit must be an integer between 1 and " + std::to_string(max_hotel_traces), "limit");
         return;
       }
       q.limit = n;
@@ -144,9 +143,9 @@ void router::traces(const std::shared_ptr<exchange>& x, std::string_view rest,
 void router::archive_now(const std::shared_ptr<exchange>& x) {
   auto archiver = ctx_.actors ? ctx_.actors->archiver() : archiver_actor{};
   if (!archiver) {
-    fail(*x, ec::not_found, ctx_.cfg->clickhouse.enabled
-                                ? "the archiver is restarting; retry shortly"
-                                : "there is no archive: clickhouse.enabled is false");
+    fail(*x, ec::not_found,
+         ctx_.cfg->clickhouse.enabled ? "the archiver is restarting; retry shortly"
+                                      : "there is no archive: clickhouse.enabled is false");
     return;
   }
   ask(

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <unordered_set>
+#include <utility>
 
 #include "persistence/span_archive.hpp"
 #include "persistence/span_store.hpp"
@@ -14,15 +15,18 @@ struct span_archiver::impl {
   span_store hot;
   span_archive cold;
   bool prepared = false;
+  /// Every batch of this object so far ended with its delete. Only the batch in progress
+  /// when a run stops can be in the archive already, and batches are taken in a fixed order
+  /// (created_at, id), so a run checks the archive for its first batch and for the first one
+  /// after a failure, not for every batch.
+  bool clean = false;
 
   impl(std::string conninfo, clickhouse_client archive)
-    : hot(std::move(conninfo)), cold(std::move(archive)) {
-  }
+      : hot(std::move(conninfo)), cold(std::move(archive)) {}
 };
 
 span_archiver::span_archiver(std::string conninfo, clickhouse_client archive)
-  : impl_(std::make_unique<impl>(std::move(conninfo), std::move(archive))) {
-}
+    : impl_(std::make_unique<impl>(std::move(conninfo), std::move(archive))) {}
 
 span_archiver::~span_archiver() = default;
 span_archiver::span_archiver(span_archiver&&) noexcept = default;
@@ -58,7 +62,10 @@ caf::expected<archive_step> span_archiver::run_batch(int64_t cutoff_us, int limi
   }
   step.through_us = newest;
   // An earlier run may have inserted part or all of this batch and died before its delete.
-  auto present = impl_->cold.present(ids, oldest, newest);
+  bool was_clean = std::exchange(impl_->clean, false);
+  caf::expected<std::vector<int64_t>> present = std::vector<int64_t>{};
+  if (!was_clean)
+    present = impl_->cold.present(ids, oldest, newest);
   if (!present)
     return std::move(present.error());
   if (present->empty()) {
@@ -81,16 +88,17 @@ caf::expected<archive_step> span_archiver::run_batch(int64_t cutoff_us, int limi
   if (!verified)
     return std::move(verified.error());
   if (verified->size() != ids.size())
-    return make_error(ec::storage_unavailable,
-                      "archive verification failed: ClickHouse holds " +
-                          std::to_string(verified->size()) + " of " + std::to_string(ids.size()) +
-                          " spans just inserted; nothing deleted");
+    return make_error(ec::storage_unavailable, "archive verification failed: ClickHouse holds " +
+                                                   std::to_string(verified->size()) + " of " +
+                                                   std::to_string(ids.size()) +
+                                                   " spans just inserted; nothing deleted");
   if (stop == stop_point::after_verify)
     return step;
   auto deleted = impl_->hot.remove_archived(ids, newest);
   if (!deleted)
     return std::move(deleted.error());
   step.deleted = *deleted;
+  impl_->clean = true;
   return step;
 }
 

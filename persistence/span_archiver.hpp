@@ -19,9 +19,9 @@ namespace bedbank::persistence {
 
 /// What one batch did.
 struct archive_step {
-  uint64_t selected = 0; ///< spans read from PostgreSQL
-  uint64_t inserted = 0; ///< spans written to ClickHouse (the rest were there already)
-  uint64_t deleted = 0;  ///< spans deleted from PostgreSQL
+  uint64_t selected = 0;  ///< spans read from PostgreSQL
+  uint64_t inserted = 0;  ///< spans written to ClickHouse (the rest were there already)
+  uint64_t deleted = 0;   ///< spans deleted from PostgreSQL
   int64_t through_us = 0; ///< the newest created_at of the batch
 };
 

@@ -52,6 +52,14 @@ constexpr const char* sql_select_traces =
     "FROM trace_events WHERE trace_id = ANY($1::text[]) AND ($2 = '' OR agent_id = $2) "
     "ORDER BY COALESCE(started_at, created_at), id LIMIT $3";
 
+/// Every trace related to one object ($1, $2) or listed in $3 (a text[] literal).
+constexpr const char* sql_select_related_spans =
+    "SELECT " BEDBANK_SPAN_COLUMNS "FROM trace_events WHERE trace_id IN ("
+    "SELECT trace_id FROM trace_events WHERE related_type = $1 AND related_id = $2 "
+    "AND ($4 = '' OR agent_id = $4) UNION SELECT unnest($3::text[])) "
+    "AND ($4 = '' OR agent_id = $4) "
+    "ORDER BY COALESCE(started_at, created_at), id LIMIT $5";
+
 /// Traces touching related objects ($2 a text[] literal) in a created_at window (microseconds;
 /// the bounds are always given), newest first.
 constexpr const char* sql_select_related =
@@ -215,7 +223,11 @@ int64_t micros_since(std::chrono::steady_clock::time_point t0) {
 } // namespace
 
 struct span_store::impl : pg_session {
-  using pg_session::pg_session;
+  // Report statements are cheap to run and costly to plan; one generic plan per connection.
+  explicit impl(std::string conninfo)
+      : pg_session(std::move(conninfo), [](pqxx::connection& c) {
+          c.set_variable("plan_cache_mode", "force_generic_plan");
+        }) {}
 };
 
 span_store::span_store(std::string conninfo) : impl_(std::make_unique<impl>(std::move(conninfo))) {}
@@ -256,23 +268,46 @@ caf::expected<std::vector<span_record>> span_store::trace(const trace_query& q) 
   }
 }
 
-caf::expected<std::vector<stored_span>>
-span_store::spans_of_traces(const std::vector<std::string>& trace_ids,
-                            const std::string& agent_id) {
-  std::vector<stored_span> result;
-  if (trace_ids.empty())
-    return result;
+caf::expected<hot_read> span_store::spans_of_traces(const std::vector<std::string>& trace_ids,
+                                                    const std::string& agent_id) {
+  hot_read result;
   try {
     auto txn = impl_->begin<pqxx::read_transaction>("span_traces");
-    auto rows = impl_->run(*txn, sql_select_traces, text_array(trace_ids), agent_id,
-                           static_cast<int64_t>(max_trace_spans));
-    result.reserve(rows.size());
-    for (const auto& row : rows)
-      result.push_back(read_span(row));
+    if (!trace_ids.empty()) {
+      auto rows = impl_->run(*txn, sql_select_traces, text_array(trace_ids), agent_id,
+                             static_cast<int64_t>(max_trace_spans));
+      result.spans.reserve(rows.size());
+      for (const auto& row : rows)
+        result.spans.push_back(read_span(row));
+    }
+    auto mark = impl_->run(*txn, sql_select_watermark);
+    result.watermark_us = mark.empty() ? 0 : mark[0][0].as<int64_t>();
     txn->commit();
     return result;
   } catch (...) {
     return impl_->fail("reading " + std::to_string(trace_ids.size()) + " traces failed");
+  }
+}
+
+caf::expected<hot_read> span_store::spans_of_related(const std::string& related_type,
+                                                     const std::string& related_id,
+                                                     const std::vector<std::string>& more_traces,
+                                                     const std::string& agent_id) {
+  hot_read result;
+  try {
+    auto txn = impl_->begin<pqxx::read_transaction>("span_related_spans");
+    auto rows =
+        impl_->run(*txn, sql_select_related_spans, related_type, related_id,
+                   text_array(more_traces), agent_id, static_cast<int64_t>(max_trace_spans));
+    result.spans.reserve(rows.size());
+    for (const auto& row : rows)
+      result.spans.push_back(read_span(row));
+    auto mark = impl_->run(*txn, sql_select_watermark);
+    result.watermark_us = mark.empty() ? 0 : mark[0][0].as<int64_t>();
+    txn->commit();
+    return result;
+  } catch (...) {
+    return impl_->fail("reading the traces of " + related_type + " " + related_id + " failed");
   }
 }
 

@@ -44,9 +44,17 @@ public:
   // -- reports and the archive ------------------------------------------------------
 
   /// The spans of `trace_ids` (only `agent_id`'s unless empty) ordered by start, at most
-  /// `max_trace_spans`.
-  caf::expected<std::vector<stored_span>> spans_of_traces(const std::vector<std::string>& trace_ids,
-                                                          const std::string& agent_id);
+  /// `max_trace_spans`, then the archive watermark.
+  caf::expected<hot_read> spans_of_traces(const std::vector<std::string>& trace_ids,
+                                          const std::string& agent_id);
+
+  /// In one query: the spans of every trace with a span related to (`related_type`,
+  /// `related_id`) and of `more_traces` (only `agent_id`'s unless empty), ordered by start, at
+  /// most `max_trace_spans`; then the archive watermark.
+  caf::expected<hot_read> spans_of_related(const std::string& related_type,
+                                           const std::string& related_id,
+                                           const std::vector<std::string>& more_traces,
+                                           const std::string& agent_id);
 
   /// Traces with a span related to (`related_type`, one of `related_ids`) created in
   /// [from_us, to_us) (0: unbounded), only `agent_id`'s unless empty, newest first, at most

@@ -40,18 +40,15 @@ public:
     }
   }
 
-  size_t total() const {
-    return total_;
-  }
+  size_t total() const { return total_; }
 
   /// The groups, spans in start order; groups by first start (newest first if asked).
   std::vector<trace_group> take(bool newest_first) {
     std::vector<trace_group> out;
     out.reserve(groups_.size());
     for (auto& [id, g] : groups_) {
-      std::stable_sort(g.spans.begin(), g.spans.end(), [](const auto& a, const auto& b) {
-        return a.started_us < b.started_us;
-      });
+      std::stable_sort(g.spans.begin(), g.spans.end(),
+                       [](const auto& a, const auto& b) { return a.started_us < b.started_us; });
       out.push_back(std::move(g));
     }
     std::stable_sort(out.begin(), out.end(), [newest_first](const auto& a, const auto& b) {
@@ -83,30 +80,34 @@ struct trace_repository::impl {
   std::optional<span_archive> cold;
 
   impl(const std::string& conninfo, std::optional<clickhouse_client> archive)
-    : hot(conninfo), orders(conninfo) {
+      : hot(conninfo), orders(conninfo) {
     if (archive)
       cold.emplace(std::move(*archive));
   }
 
-  /// The watermark when the archive is configured and holds anything, else 0.
-  caf::expected<int64_t> watermark() {
-    if (!cold)
-      return int64_t{0};
-    return hot.archived_through();
+  /// Whether the archive must be read too: it is configured, holds something, and
+  /// `oldest_us` (the oldest instant of interest) is not clearly newer than its watermark.
+  bool consult_cold(int64_t watermark_us, int64_t oldest_us) const {
+    return cold.has_value() && watermark_us > 0 && oldest_us <= watermark_us;
   }
 
-  /// The spans of `trace_ids` from PostgreSQL, and from the archive when `use_cold`.
-  caf::error gather(collector& c, const std::vector<std::string>& trace_ids,
-                    const std::string& agent_id, bool use_cold) {
-    auto spans = hot.spans_of_traces(trace_ids, agent_id);
-    if (!spans)
-      return std::move(spans.error());
-    c.add(*spans, false);
-    if (use_cold && cold) {
-      auto old = cold->spans_of_traces(trace_ids, agent_id);
-      if (!old)
-        return std::move(old.error());
-      c.add(*old, true);
+  /// The archive's spans of `trace_ids`, and the hot spans of those traces in it the first
+  /// read did not ask for (a trace straddling the cut-off), into `c`.
+  caf::error gather_cold(collector& c, std::vector<std::string> trace_ids,
+                         const std::vector<std::string>& asked_hot, const std::string& agent_id) {
+    auto old = cold->spans_of_traces(trace_ids, agent_id);
+    if (!old)
+      return std::move(old.error());
+    c.add(*old, true);
+    std::vector<std::string> unasked;
+    for (const auto& id : trace_ids)
+      if (std::find(asked_hot.begin(), asked_hot.end(), id) == asked_hot.end())
+        unasked.push_back(id);
+    if (!unasked.empty()) {
+      auto more = hot.spans_of_traces(unasked, agent_id);
+      if (!more)
+        return std::move(more.error());
+      c.add(more->spans, false);
     }
     return {};
   }
@@ -114,22 +115,17 @@ struct trace_repository::impl {
   caf::expected<trace_report> by_trace(const trace_report_query& q) {
     trace_report r;
     collector c;
-    // Hot spans first: a span the archiver moves after this read is in the archive by the
-    // time it is read below (insert and verify come before the delete).
-    auto spans = hot.spans_of_traces({q.subject}, q.agent_id);
-    if (!spans)
-      return std::move(spans.error());
-    auto mark = watermark();
-    if (!mark)
-      return std::move(mark.error());
-    bool use_cold = false;
-    if (*mark > 0) {
-      int64_t oldest = INT64_MAX;
-      for (const auto& s : *spans)
-        oldest = std::min(oldest, s.created_us);
-      use_cold = spans->empty() || oldest - trace_span_us <= *mark;
-    }
-    c.add(*spans, false);
+    // Hot spans first, the watermark after them: a span the archiver moved before this read
+    // raised the watermark in its delete, so the archive is asked below.
+    auto read = hot.spans_of_traces({q.subject}, q.agent_id);
+    if (!read)
+      return std::move(read.error());
+    int64_t oldest = INT64_MAX;
+    for (const auto& s : read->spans)
+      oldest = std::min(oldest, s.created_us);
+    bool use_cold =
+        consult_cold(read->watermark_us, read->spans.empty() ? 0 : oldest - trace_span_us);
+    c.add(read->spans, false);
     if (use_cold) {
       auto old = cold->spans_of_traces({q.subject}, q.agent_id);
       if (!old)
@@ -153,28 +149,29 @@ struct trace_repository::impl {
     }
     if (!q.agent_id.empty() && order->agent_id != q.agent_id)
       return make_error(ec::not_found, "no order " + q.subject);
-    auto mark = watermark();
-    if (!mark)
-      return std::move(mark.error());
-    bool use_cold = *mark > 0 && order->created_us - order_lookback_us <= *mark;
-    std::vector<std::string> ids = order->trace_ids;
-    auto related = hot.related("order", {q.subject}, 0, 0, q.agent_id, max_traces);
-    if (!related)
-      return std::move(related.error());
-    merge_ids(ids, *related);
-    if (use_cold) {
+    // One query: every trace with a span of the order, and the order's own trace list.
+    auto read = hot.spans_of_related("order", q.subject, order->trace_ids, q.agent_id);
+    if (!read)
+      return std::move(read.error());
+    collector c;
+    std::vector<std::string> hot_ids = order->trace_ids;
+    for (const auto& s : read->spans)
+      if (std::find(hot_ids.begin(), hot_ids.end(), s.span.trace_id) == hot_ids.end())
+        hot_ids.push_back(s.span.trace_id);
+    c.add(read->spans, false);
+    if (consult_cold(read->watermark_us, order->created_us - order_lookback_us)) {
       auto old = cold->related("order", {q.subject}, 0, 0, q.agent_id, max_traces);
       if (!old)
         return std::move(old.error());
+      std::vector<std::string> ids = hot_ids;
       merge_ids(ids, *old);
+      if (static_cast<int>(ids.size()) > max_traces) {
+        ids.resize(max_traces);
+        r.truncated = true;
+      }
+      if (auto err = gather_cold(c, ids, hot_ids, q.agent_id))
+        return err;
     }
-    if (static_cast<int>(ids.size()) > max_traces) {
-      ids.resize(max_traces);
-      r.truncated = true;
-    }
-    collector c;
-    if (auto err = gather(c, ids, q.agent_id, use_cold))
-      return err;
     r.has_order = true;
     r.order = std::move(*order);
     r.traces = c.take(false);
@@ -190,24 +187,17 @@ struct trace_repository::impl {
     auto order_ids = hot.hotel_orders(q.subject, q.from_us, q.to_us, q.agent_id, limit);
     if (!order_ids)
       return std::move(order_ids.error());
-    auto mark = watermark();
-    if (!mark)
-      return std::move(mark.error());
-    bool use_cold = *mark > 0 && q.from_us <= *mark;
     // Traces by their newest relevant start, across both relations and both stores.
     std::map<std::string, int64_t> found;
-    auto note = [&](const std::vector<related_trace>& xs) {
-      for (const auto& x : xs) {
-        auto& t = found[x.trace_id];
-        t = std::max(t, x.started_us);
-      }
-    };
     auto lookup = [&](auto& store, const char* type,
                       const std::vector<std::string>& subjects) -> caf::error {
       auto xs = store.related(type, subjects, q.from_us, q.to_us, q.agent_id, limit + 1);
       if (!xs)
         return std::move(xs.error());
-      note(*xs);
+      for (const auto& x : *xs) {
+        auto& t = found[x.trace_id];
+        t = std::max(t, x.started_us);
+      }
       return {};
     };
     std::vector<std::string> hotel{q.subject};
@@ -215,6 +205,11 @@ struct trace_repository::impl {
       return err;
     if (auto err = lookup(hot, "order", *order_ids))
       return err;
+    // The watermark after the hot lookups (see by_trace).
+    auto mark = hot.archived_through();
+    if (!mark)
+      return std::move(mark.error());
+    bool use_cold = consult_cold(*mark, q.from_us);
     if (use_cold) {
       if (auto err = lookup(*cold, "hotel", hotel))
         return err;
@@ -233,8 +228,13 @@ struct trace_repository::impl {
     for (const auto& n : newest)
       ids.push_back(n.second);
     collector c;
-    if (auto err = gather(c, ids, q.agent_id, use_cold))
-      return err;
+    auto read = hot.spans_of_traces(ids, q.agent_id);
+    if (!read)
+      return std::move(read.error());
+    c.add(read->spans, false);
+    if (use_cold || consult_cold(read->watermark_us, q.from_us))
+      if (auto err = gather_cold(c, ids, ids, q.agent_id))
+        return err;
     r.traces = c.take(true);
     r.truncated = r.truncated || c.total() >= span_store::max_trace_spans;
     return r;
@@ -242,8 +242,7 @@ struct trace_repository::impl {
 };
 
 trace_repository::trace_repository(std::string conninfo, std::optional<clickhouse_client> archive)
-  : impl_(std::make_unique<impl>(conninfo, std::move(archive))) {
-}
+    : impl_(std::make_unique<impl>(conninfo, std::move(archive))) {}
 
 trace_repository::~trace_repository() = default;
 trace_repository::trace_repository(trace_repository&&) noexcept = default;

@@ -643,8 +643,8 @@ void html_ruler(std::string& out, const trace_view& v) {
   int64_t total = std::max<int64_t>(1, v.duration_us());
   int64_t step = tick_step(total);
   out += "<div class=\"ruler\"><span class=\"rl\">span</span><span class=\"axis\">";
-  // Ticks before the last 10% only, so their labels do not run into the end label.
-  for (int64_t t = 0; t * 10 < total * 9; t += step)
+  // Ticks before the last 15% only, so their labels do not run into the end label.
+  for (int64_t t = 0; t * 100 < total * 85; t += step)
     out += "<span class=\"tick\" style=\"left:" + percent(t, total) + "\">" + format_ms(t) +
            " ms</span>";
   out += "<span class=\"tick end\">" + format_ms(v.duration_us()) + " ms</span>";

@@ -711,6 +711,7 @@ def credit_flow(rates, ctx):
     price = minor(rate["price"])
     t, h, doc = book_ok(rate, "credit-hold-confirm", key=key, hold_only=True)
     oid = doc["order_id"]
+    ctx["hold_confirmed"] = oid
     check(doc.get("status") == "held", f"hold_only → held ({doc.get('status')})")
     mid = credit_of(agent)
     check(mid[1] == before[1] + price, f"credit: a held order reserves its price ({before[1]}→{mid[1]}, {price})")
@@ -1181,8 +1182,46 @@ def traces(ctx):
     check(all(KEY_A not in json.dumps(s) for s in spans), "no API key in the spans")
     st, _, _ = request("GET", f"/api/traces/{trace_id}", key=KEY_B)
     check(st == 404, f"agent B cannot read the create's trace ({st})")
-    # GET /api/traces/by-order/{id} (the report) comes with the trace-report issue; the spans
-    # it will gather are checked here and in the database.
+    # The order's report (GET /api/traces/by-order/{id}): the owner's, another agent's, the admin's.
+    def order_report(order_id, key, want, port=PORT):
+        """(status, report, its spans) once the report holds the wanted event types."""
+        deadline = time.time() + TRACE_WAIT_SECONDS
+        while True:
+            st, _, doc = request("GET", f"{'/admin' if port == ADMIN_PORT else '/api'}/traces/by-order/{order_id}",
+                                 key=key, port=port)
+            if not isinstance(doc, dict):
+                doc = {}
+            found, todo = [], [s for t in doc.get("traces", []) for s in t.get("spans", [])]
+            while todo:
+                s = todo.pop()
+                found.append(s)
+                todo.extend(s.get("children", []))
+            if want <= {s.get("event_type") for s in found} or time.time() > deadline:
+                return st, doc, found
+            time.sleep(0.2)
+
+    st, doc, found = order_report(oid, KEY_A, {"trial", "create", "book"})
+    kinds = {s.get("event_type") for s in found}
+    ids = {s.get("span_id") for s in found}
+    check(st == 200 and doc.get("order_id") == oid and (doc.get("order") or {}).get("status") == "confirmed"
+          and trace_id in [t.get("trace_id") for t in doc.get("traces", [])],
+          f"by-order: the owner's report of the order, with the create's trace ({st}: {str(doc)[:300]})")
+    check({"trial", "create", "book"} <= kinds, f"by-order: trial, create and book spans ({sorted(kinds)})")
+    check(doc.get("span_count") == len(found) == len(ids),
+          f"by-order: span_count = unique spans in the trees ({doc.get('span_count')}, {len(found)}, {len(ids)})")
+    st, _, d = request("GET", f"/api/traces/by-order/{oid}", key=KEY_B)
+    check(st == 404 and error_code(d) == "not_found", f"by-order: agent B gets 404 for A's order ({st}: {d})")
+    st, _, afound = order_report(oid, ADMIN, kinds, port=ADMIN_PORT)
+    check(st == 200 and ids <= {s.get("span_id") for s in afound},
+          f"by-order: the admin sees agent A's order report ({st}: {len(afound)} spans vs {len(ids)})")
+    held = ctx.get("hold_confirmed")
+    if held:
+        st, _, found = order_report(held, KEY_CREDIT, {"trial", "create", "confirm", "book"})
+        kinds = {s.get("event_type") for s in found}
+        check(st == 200 and {"trial", "create", "confirm", "book"} <= kinds,
+              f"by-order: a held-then-confirmed order has trial, create, confirm and book spans ({st}: {sorted(kinds)})")
+        st, _, _ = request("GET", f"/api/traces/by-order/{held}", key=KEY_A)
+        check(st == 404, f"by-order: agent A gets 404 for e2e-credit's order ({st})")
     lost = ctx.get("answer_lost")
     if lost:
         kinds = wait_span_kinds(lost, {"trial", "book"})

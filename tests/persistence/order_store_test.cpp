@@ -612,7 +612,9 @@ CAF_TEST(apply moves credit holds and the outbox with the status) {
   auto overdraw_res = store.apply(overdraw);
   CAF_REQUIRE(!overdraw_res);
   CAF_CHECK_EQUAL(code_of(overdraw_res.error()), ec::internal);
-  CAF_CHECK_EQUAL(store.load(id)->version, 2);
+  auto after_overdraw = store.load(id);
+  CAF_REQUIRE(after_overdraw);
+  CAF_CHECK_EQUAL(after_overdraw->version, 2);
   CAF_CHECK_EQUAL(credit_of(store, agent).captured_minor, 1'000);
   // The same trace again is not appended twice; an empty supplier_ref keeps the old one;
   // cancel added to the outbox.

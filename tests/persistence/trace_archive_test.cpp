@@ -94,8 +94,8 @@ span_record make_span(const std::string& trace, const std::string& parent, std::
 
 /// A trace of three spans (root, two children) related to `type`/`id`, started at `at_us`.
 std::vector<span_record> three_spans(const std::string& trace, const std::string& type,
-                                     const std::string& id, const std::string& agent,
-                                     int64_t at_us, const std::string& event = "create") {
+                                     const std::string& id, const std::string& agent, int64_t at_us,
+                                     const std::string& event = "create") {
   auto root = make_span(trace, "", event, type, id, agent, at_us);
   auto a = make_span(trace, root.span_id, "book", type, id, agent, at_us + 1000);
   auto b = make_span(trace, root.span_id, "http_request", "agent", agent, agent, at_us + 2000);
