@@ -17,24 +17,21 @@ The agents crash-a and crash-b (orders.yaml) are used by this test only.
 Usage: crash_orders_test.py <bedbank binary> <config>
 """
 import collections
-import datetime
+import functools
 import http.client
-import json
 import os
 import random
-import secrets
 import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 from concurrent.futures import ThreadPoolExecutor
 
-BIN, CONFIG = sys.argv[1], sys.argv[2]
-PORT = int(os.environ["BEDBANK_E2E_PORT"])
-ADMIN_PORT = int(os.environ["BEDBANK_E2E_ADMIN_PORT"])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/e2e/harness.py)
+from harness import check, day, lit  # noqa: E402
+
+BIN, CONFIG, PORT, ADMIN_PORT = harness.invocation()
 PG_PORT = os.environ["BEDBANK_TEST_PG_PORT"]
 AGENTS = {"crash-a": "crash-key-a-000000000001", "crash-b": "crash-key-b-000000000001"}
 NODE_ID = "crash-orders"
@@ -46,7 +43,7 @@ STARTUP_SECONDS = 30
 SETTLE_SECONDS = 180
 ORDERS = 200
 KILL_AFTER = ORDERS // 2  # answered creates before the kill
-RUN = time.strftime("%m%d%H%M%S") + "-" + secrets.token_hex(3)
+RUN = harness.run_id()
 TERMINAL = {"confirmed", "failed", "cancelled", "closed"}
 # kind → (how many, Test header on create, hold_only, final status, final reason or None)
 MIX = {
@@ -62,72 +59,16 @@ MIX = {
 }
 assert sum(v[0] for v in MIX.values()) == ORDERS
 
-failures = []
-lock = threading.Lock()
+lock = threading.Lock()  # the phases' shared counters
 
+# Violations printed one by one; the rest are only counted.
+harness.CHECKS.max_printed = 200
+violation = harness.fail
 
-MAX_PRINTED = 200  # violations printed one by one; the rest are only counted
-
-
-def violation(what):
-    with lock:
-        failures.append(what)
-        if len(failures) <= MAX_PRINTED:
-            print(f"FAIL: {what}", flush=True)
-        elif len(failures) == MAX_PRINTED + 1:
-            print("(further violations only counted)", flush=True)
-
-
-def check(cond, what):
-    if not cond:
-        violation(what)
-    return cond
-
-
-# -- HTTP and PostgreSQL -------------------------------------------------------------------
-
-
-def request(method, path, body=None, key=None, port=PORT, headers=None, timeout=60):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    h = {"Authorization": f"Bearer {key}"} if key else {}
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    h.update(headers or {})
-    try:
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        payload = r.read()
-    finally:
-        conn.close()
-    try:
-        doc = json.loads(payload) if payload else None
-    except ValueError:
-        doc = payload.decode(errors="replace")
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, doc
-
-
-def sql(query):
-    r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "bedbank", "-d", "bedbank",
-                        "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", query],
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql: {r.stderr.strip()} in {query}")
-    return [line.split("|") for line in r.stdout.splitlines()]
-
-
-def sql_one(query):
-    rows = sql(query)
-    return rows[0][0] if rows else None
-
-
-def lit(s):
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def day(offset):
-    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+# request(method, path, body=None, key=None, port=PORT, headers=None, timeout=60)
+request = functools.partial(harness.request, port=PORT, timeout=60)
+PG = harness.Postgres(PG_PORT)
+sql, sql_one = PG.sql, PG.sql_one
 
 
 # -- one order -------------------------------------------------------------------------------
@@ -196,32 +137,11 @@ class Order:
 
 
 def start(log):
-    return subprocess.Popen([BIN, "serve", "--config", CONFIG, "--node-id", NODE_ID] + OVERRIDES,
-                            stdout=log, stderr=subprocess.STDOUT)
+    return harness.serve(BIN, CONFIG, "--node-id", NODE_ID, *OVERRIDES, stdout=log)
 
 
 def wait_up(proc):
-    deadline = time.time() + STARTUP_SECONDS
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            st, _, _ = request("GET", "/admin/health", port=ADMIN_PORT, timeout=2)
-            if st in (200, 401, 503):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def stop(proc):
-    if proc is None or proc.poll() is not None:
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()  # by its own PID
-        proc.wait()
+    return harness.wait_up(proc, ADMIN_PORT, STARTUP_SECONDS)
 
 
 # -- phases ----------------------------------------------------------------------------------
@@ -496,10 +416,9 @@ def verify(orders):
 
 
 def main():
-    mig = subprocess.run([BIN, "migrate", "--config", CONFIG], capture_output=True, text=True)
+    mig = harness.migrate(BIN, CONFIG)
     check(mig.returncode == 0, f"migrate exits 0 ({mig.stderr.strip()})")
-    log = tempfile.NamedTemporaryFile(prefix="crash-orders-", suffix=".log", delete=False)
-    print(f"run {RUN}; bedbank output in {log.name}", flush=True)
+    log = harness.open_log("crash-orders-", RUN)
     proc = start(log)
     try:
         if not check(wait_up(proc), "bedbank answers /admin/health"):
@@ -555,21 +474,13 @@ def main():
               + f"; bookings {n_bookings} ({duplicates} duplicates); reserved {reserved}", flush=True)
         if mismatched:
             print(f"orders not in their scenario's status, by kind: {dict(mismatched)}", flush=True)
-        stop(proc)
+        harness.stop(proc)
         check(proc.returncode == 0, f"SIGTERM stops bedbank with exit 0 (got {proc.returncode})")
     finally:
-        stop(proc)
-        if failures:
-            log.flush()
-            with open(log.name, errors="replace") as f:
-                print("--- bedbank output (tail) ---\n" + f.read()[-6000:])
+        harness.stop(proc)
+        if harness.CHECKS.failed:
+            harness.print_log_tail(log)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:
-        traceback.print_exc()
-        violation(f"{type(e).__name__}: {e}")
-    print(f"crash_orders: {len(failures)} violations")
-    sys.exit(1 if failures else 0)
+    harness.finish(main, "crash_orders: {failed} violations", on_error="fail")

@@ -14,23 +14,21 @@ Usage: e2e_orders_test.py <bedbank binary> <config>
 """
 import datetime
 import decimal
-import http.client
+import functools
 import json
 import os
 import re
-import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 
-BIN, CONFIG = sys.argv[1], sys.argv[2]
-PORT = int(os.environ["BEDBANK_E2E_PORT"])
-ADMIN_PORT = int(os.environ["BEDBANK_E2E_ADMIN_PORT"])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/e2e/harness.py)
+from harness import (FORM_TYPE, JSON_TYPE, OVERSIZED_JSON, check, day, error_code, error_field,  # noqa: E402
+                     lit, parse_instant)
+
+BIN, CONFIG, PORT, ADMIN_PORT = harness.invocation()
 PG_PORT = os.environ["BEDBANK_TEST_PG_PORT"]
 KEY_A, KEY_B, ADMIN = "demo-key-a", "demo-key-b", "demo-admin-token"
 KEY_CREDIT, KEY_TINY = "e2e-credit-key-0000000001", "e2e-tiny-key-00000000001"
@@ -39,61 +37,14 @@ STARTUP_SECONDS = 30
 SETTLE_SECONDS = 20   # booking retries, answer_lost resolution, sweeps
 TRACE_WAIT_SECONDS = 10
 HOLD_TTL = 3.0        # inventory.hold_ttl in orders.yaml
-RUN = time.strftime("%m%d%H%M%S") + "-" + secrets.token_hex(3)
+RUN = harness.run_id()
 START = time.time()
 INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")
 TERMINAL = {"confirmed", "failed", "cancelled", "closed"}
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", flush=True)
-    return cond
-
-
-# -- HTTP ------------------------------------------------------------------------------
-
-
-def request(method, path, body=None, key=KEY_A, port=PORT, headers=None, raw=None, timeout=30):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    h = {}
-    if key is not None:
-        h["Authorization"] = f"Bearer {key}"
-    data = raw
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    h.update(headers or {})
-    try:
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        payload = r.read()
-    finally:
-        conn.close()
-    try:
-        doc = json.loads(payload) if payload else None
-    except ValueError:
-        doc = payload.decode(errors="replace")
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, doc
-
-
-def error_code(doc):
-    return doc.get("error", {}).get("code") if isinstance(doc, dict) else None
-
-
-def error_field(doc):
-    return doc.get("error", {}).get("field") if isinstance(doc, dict) else None
-
-
-def day(offset):
-    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+# request(method, path, body=None, key=KEY_A, port=PORT, headers=None, raw=None, timeout=30)
+request = functools.partial(harness.request, key=KEY_A, port=PORT, timeout=30)
+section = harness.section
 
 
 def minor(money):
@@ -108,22 +59,8 @@ def test_header(scenario):
 # -- PostgreSQL -------------------------------------------------------------------------
 
 
-def sql(query):
-    r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "bedbank", "-d", "bedbank",
-                        "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", query],
-                       capture_output=True, text=True, timeout=60)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql: {r.stderr.strip()} in {query}")
-    return [line.split("|") for line in r.stdout.splitlines()]
-
-
-def lit(s):
-    return "'" + str(s).replace("'", "''") + "'"
-
-
-def sql_int(query):
-    rows = sql(query)
-    return int(rows[0][0]) if rows and rows[0][0] != "" else 0
+PG = harness.Postgres(PG_PORT)
+sql, sql_int = PG.sql, PG.sql_int
 
 
 def credit_of(agent):
@@ -288,24 +225,13 @@ def policy_penalty(order, now_us):
     penalty = 0
     best = None
     for p in order.get("cancellation_policies", []):
-        frm = datetime.datetime.strptime(p["from"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-            tzinfo=datetime.timezone.utc).timestamp() * 1e6
+        frm = parse_instant(p["from"]).timestamp() * 1e6
         if frm <= now_us and (best is None or frm >= best):
             best, penalty = frm, minor(p["penalty"])
     return min(penalty, price)
 
 
 # -- the checks -------------------------------------------------------------------------
-
-
-def section(name, fn, *args):
-    print(f"-- {name}", flush=True)
-    try:
-        return fn(*args)
-    except Exception as e:  # a broken answer shape fails the section, not the whole run
-        check(False, f"{name}: {type(e).__name__}: {e}")
-        traceback.print_exc()
-        return None
 
 
 def trial_checks(rates):
@@ -322,8 +248,7 @@ def trial_checks(rates):
     check(INSTANT.fullmatch(t.get("expires_at", "")) is not None,
           f"expires_at is RFC 3339 ms UTC ({t.get('expires_at')})")
     if INSTANT.fullmatch(t.get("expires_at", "")):
-        exp = datetime.datetime.strptime(t["expires_at"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-            tzinfo=datetime.timezone.utc).timestamp()
+        exp = parse_instant(t["expires_at"]).timestamp()
         check(abs(exp - (time.time() + HOLD_TTL)) < 2.0,
               f"trial expires after inventory.hold_ttl ({t['expires_at']})")
     check(re.fullmatch(r"[0-9a-f]{32}", h.get("x-trace-id", "")) is not None, "trial carries X-Trace-Id")
@@ -388,7 +313,7 @@ def trial_checks(rates):
         got = error_field(doc) or ""
         check(st == 400 and error_code(doc) == "invalid_request" and got.startswith(field),
               f"invalid trial {json.dumps(body)[:160]} → 400 field {field}… (got {st} {doc})")
-    st, _, doc = request("POST", "/api/orders/trial", raw=b"{nope", headers={"Content-Type": "application/json"})
+    st, _, doc = request("POST", "/api/orders/trial", raw=b"{nope", headers=JSON_TYPE)
     check(st == 400, f"malformed trial JSON → 400 ({st})")
     st, _, doc = request("POST", "/api/orders/trial", trial_body(rate), key=None)
     check(st == 401, f"trial without a key → 401 ({st})")
@@ -705,11 +630,15 @@ def credit_flow(rates, ctx):
     check({"trial", "book", "cancel"} <= kinds,
           f"spans of the cancelled order include trial, book, cancel ({sorted(kinds)})")
 
+    def held(name):
+        """A hold_only order of the agent's: (its credit line before, the price, the create's answer)."""
+        before = credit_of(agent)
+        _, rate = rates.take(refundable=True)
+        _, _, doc = book_ok(rate, name, key=key, hold_only=True)
+        return before, minor(rate["price"]), doc
+
     # hold_only, then confirm: reserved while held, captured when confirmed; confirm is idempotent.
-    before = credit_of(agent)
-    _, rate = rates.take(refundable=True)
-    price = minor(rate["price"])
-    t, h, doc = book_ok(rate, "credit-hold-confirm", key=key, hold_only=True)
+    before, price, doc = held("credit-hold-confirm")
     oid = doc["order_id"]
     ctx["hold_confirmed"] = oid
     check(doc.get("status") == "held", f"hold_only → held ({doc.get('status')})")
@@ -744,10 +673,7 @@ def credit_flow(rates, ctx):
               f"spans of the held-then-confirmed order include trial, confirm ({sorted(kinds)})")
 
     # hold_only, then cancel: nothing to cancel at the supplier, credit released.
-    before = credit_of(agent)
-    _, rate = rates.take(refundable=True)
-    price = minor(rate["price"])
-    t, h, doc = book_ok(rate, "credit-hold-cancel", key=key, hold_only=True)
+    before, price, doc = held("credit-hold-cancel")
     oid = doc["order_id"]
     st, _, c = request("POST", f"/api/orders/{oid}/cancel", {}, key=key)
     check(st == 200 and isinstance(c, dict) and c.get("status") == "cancelled",
@@ -765,10 +691,7 @@ def credit_flow(rates, ctx):
     check(st == 409 and error_code(doc) == "conflict", f"confirm a cancelled order → 409 conflict ({st}: {doc})")
 
     # hold_only, left alone: the hold expires, the order closes, the credit comes back.
-    before = credit_of(agent)
-    _, rate = rates.take(refundable=True)
-    price = minor(rate["price"])
-    t, h, doc = book_ok(rate, "credit-hold-expire", key=key, hold_only=True)
+    before, price, doc = held("credit-hold-expire")
     oid = doc["order_id"]
     check(credit_of(agent)[1] == before[1] + price, "credit: reserved while held")
     # Watch through the database, not GET (a read may close an expired order itself): the
@@ -1022,11 +945,9 @@ def late_replay_and_http(ctx, rates):
         check(st == 201 and isinstance(doc, dict) and doc.get("order_id") not in (None, basic),
               f"agent B's create with agent A's client_reference → 201, another order ({st}: {doc})")
     # HTTP edges on the order routes: never a 5xx.
-    st, _, _ = request("POST", "/api/orders", raw=b"trial_id=x",
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    st, _, _ = request("POST", "/api/orders", raw=b"trial_id=x", headers=FORM_TYPE)
     check(st == 415, f"create with a form body → 415 ({st})")
-    st, _, _ = request("POST", "/api/orders/trial", raw=b"{" + b" " * (70 * 1024) + b"}",
-                       headers={"Content-Type": "application/json"})
+    st, _, _ = request("POST", "/api/orders/trial", raw=OVERSIZED_JSON, headers=JSON_TYPE)
     check(st == 413, f"70 KiB trial body → 413 ({st})")
     for path in ("/api/orders/" + "a" * 300, "/api/orders/ord_%00x", "/api/orders/ord_'%3B--",
                  "/api/orders/%E4%B8%AD"):
@@ -1041,8 +962,7 @@ def late_replay_and_http(ctx, rates):
     oid = doc["order_id"]
     o = wait_order(oid)
     if check(o and o["status"] == "confirmed", f"order confirmed ({o and o['status']})"):
-        st, _, doc = request("POST", f"/api/orders/{oid}/cancel", raw=b"{nope",
-                             headers={"Content-Type": "application/json"})
+        st, _, doc = request("POST", f"/api/orders/{oid}/cancel", raw=b"{nope", headers=JSON_TYPE)
         after = get_order(oid)
         check(st == 400 and after and after["status"] == "confirmed",
               f"cancel with a malformed JSON body → 400, order unchanged ({st}: {doc}; now "
@@ -1230,9 +1150,8 @@ def traces(ctx):
 
 def production_refuses_test_header(log):
     """A production-mode node (same database) must refuse the development `Test` header."""
-    args = [BIN, "serve", "--config", CONFIG, "--node-id", NODE_ID + "-prod",
-            "--set", "server.mode=production", "--set", "server.admin_token=orders-e2e-admin-token-000001"]
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    proc = harness.serve(BIN, CONFIG, "--node-id", NODE_ID + "-prod", "--set", "server.mode=production",
+                         "--set", "server.admin_token=orders-e2e-admin-token-000001", stdout=log)
     try:
         if not check(wait_up(proc), "a production-mode node starts"):
             return
@@ -1252,7 +1171,7 @@ def production_refuses_test_header(log):
         st, _, _ = request("GET", "/api/orders?status=confirmed", key=KEY_A)
         check(st == 401, f"production: no demo agents ({st})")
     finally:
-        stop(proc, "production node")
+        harness.stop_checked(proc, "production node")
 
 
 def release_credit():
@@ -1271,39 +1190,14 @@ def release_credit():
 
 
 def wait_up(proc):
-    deadline = time.time() + STARTUP_SECONDS
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            st, _, _ = request("GET", "/admin/health", key=None, port=ADMIN_PORT, timeout=2)
-            if st in (200, 401, 503):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def stop(proc, what):
-    if proc.poll() is not None:
-        check(False, f"{what} was still running at the end (exit {proc.returncode})")
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=15)
-        check(code == 0, f"SIGTERM stops the {what} with exit 0 (got {code})")
-    except subprocess.TimeoutExpired:
-        proc.kill()  # by its own PID
-        proc.wait()
-        check(False, f"the {what} stops within 15 s of SIGTERM")
+    return harness.wait_up(proc, ADMIN_PORT, STARTUP_SECONDS)
 
 
 def main():
-    mig = subprocess.run([BIN, "migrate", "--config", CONFIG], capture_output=True, text=True)
+    mig = harness.migrate(BIN, CONFIG)
     check(mig.returncode == 0, f"migrate exits 0 ({mig.stderr.strip()})")
-    log = tempfile.NamedTemporaryFile(prefix="e2e-orders-", suffix=".log", delete=False)
-    print(f"run {RUN}; bedbank output in {log.name}", flush=True)
-    proc = subprocess.Popen([BIN, "serve", "--config", CONFIG, "--node-id", NODE_ID],
-                            stdout=log, stderr=subprocess.STDOUT)
+    log = harness.open_log("e2e-orders-", RUN)
+    proc = harness.serve(BIN, CONFIG, "--node-id", NODE_ID, stdout=log)
     try:
         if not check(wait_up(proc), "bedbank answers /admin/health"):
             return
@@ -1332,19 +1226,11 @@ def main():
         except Exception as e:  # only tidying up
             print(f"note: releasing this run's credit: {e}")
     finally:
-        stop(proc, "bedbank")
-        if failed:
-            log.flush()
-            with open(log.name, errors="replace") as f:
-                print("--- bedbank output (tail) ---\n" + f.read()[-6000:])
+        harness.stop_checked(proc, "bedbank")
+        if harness.CHECKS.failed:
+            harness.print_log_tail(log)
     section("production mode", production_refuses_test_header, log)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        traceback.print_exc()
-        failed += 1
-    print(f"e2e_orders: {passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    harness.finish(main, "e2e_orders: {passed} passed, {failed} failed")

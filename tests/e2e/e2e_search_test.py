@@ -6,72 +6,32 @@ Starts `bedbank migrate` and `bedbank serve` against the test servers (ctest's
 validation, limits, rate limiting, the admin API and graceful shutdown.
 Usage: e2e_search_test.py <bedbank binary> <config>
 """
-import datetime
+import functools
 import http.client
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
 
-BIN, CONFIG = sys.argv[1], sys.argv[2]
-PORT = int(os.environ["BEDBANK_E2E_PORT"])
-ADMIN_PORT = int(os.environ["BEDBANK_E2E_ADMIN_PORT"])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/e2e/harness.py)
+from harness import FORM_TYPE, JSON_TYPE, OVERSIZED_JSON, check, day, error_field  # noqa: E402
+
+BIN, CONFIG, PORT, ADMIN_PORT = harness.invocation()
 KEY_A, KEY_B, ADMIN = "demo-key-a", "demo-key-b", "demo-admin-token"
 STARTUP_SECONDS = 20
 TRACE_WAIT_SECONDS = 10
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", flush=True)
-
-
-def request(method, path, body=None, key=KEY_A, port=PORT, headers=None, raw=None, conn=None):
-    own = conn is None
-    if own:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    h = {}
-    if key is not None:
-        h["Authorization"] = f"Bearer {key}"
-    data = raw
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    h.update(headers or {})
-    conn.request(method, path, body=data, headers=h)
-    r = conn.getresponse()
-    payload = r.read()
-    if own:
-        conn.close()
-    try:
-        doc = json.loads(payload) if payload else None
-    except ValueError:
-        doc = payload.decode(errors="replace")
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, doc
-
-
-def day(offset):
-    return (datetime.date.today() + datetime.timedelta(days=offset)).isoformat()
+# request(method, path, body=None, key=KEY_A, port=PORT, headers=None, raw=None, conn=None)
+request = functools.partial(harness.request, key=KEY_A, port=PORT, timeout=10)
 
 
 def search_body(**kw):
     b = {"city": "SHA", "check_in": day(40), "check_out": day(42), "rooms": [{"adults": 2}]}
     b.update(kw)
     return b
-
-
-def error_field(doc):
-    return doc.get("error", {}).get("field") if isinstance(doc, dict) else None
 
 
 def wait_for_trace(trace_id, key, want):
@@ -98,9 +58,9 @@ def all_spans(doc):
 
 
 def main():
-    mig = subprocess.run([BIN, "migrate", "--config", CONFIG], capture_output=True, text=True)
+    mig = harness.migrate(BIN, CONFIG)
     check(mig.returncode == 0, f"migrate exits 0 ({mig.stderr.strip()})")
-    mig2 = subprocess.run([BIN, "migrate", "--config", CONFIG], capture_output=True, text=True)
+    mig2 = harness.migrate(BIN, CONFIG)
     check(mig2.returncode == 0 and "up to date" in mig2.stdout, "second migrate applies nothing")
 
     bad = subprocess.run([BIN, "serve", "--config", CONFIG, "--set", "pricing.cache_ttl=banana"],
@@ -108,34 +68,17 @@ def main():
     check(bad.returncode == 2 and "pricing.cache_ttl" in bad.stderr,
           f"a bad --set exits 2 naming the key ({bad.returncode}: {bad.stderr.strip()})")
 
-    proc = subprocess.Popen([BIN, "serve", "--config", CONFIG], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = harness.serve(BIN, CONFIG, stdout=subprocess.PIPE, text=True)
     try:
-        deadline = time.time() + STARTUP_SECONDS
-        up = False
-        while time.time() < deadline and proc.poll() is None:
-            try:
-                st, _, _ = request("GET", "/admin/health", key=ADMIN, port=ADMIN_PORT)
-                if st in (200, 503):
-                    up = True
-                    break
-            except OSError:
-                time.sleep(0.1)
+        up = harness.wait_up(proc, ADMIN_PORT, STARTUP_SECONDS, key=ADMIN, ok=(200, 503), timeout=10)
         check(up, "bedbank answers /admin/health")
         if not up:
             return
         run_checks()
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                code = proc.wait(timeout=15)
-                check(code == 0, f"SIGTERM stops bedbank with exit 0 (got {code})")
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                check(False, "bedbank stops within 15 s of SIGTERM")
+        harness.stop_checked(proc, "bedbank", the="", must_run=False)
         out = proc.stdout.read() if proc.stdout else ""
-        if failed:
+        if harness.CHECKS.failed:
             print("--- bedbank output ---\n" + out[-4000:])
 
 
@@ -241,14 +184,11 @@ def run_checks():
         if field is not None:
             ok = ok and error_field(doc) == field
         check(ok, f"invalid search {body} → 400 field {field} (got {st} {doc})")
-    st, _, doc = request("POST", "/api/search", raw=b"{not json",
-                         headers={"Content-Type": "application/json"})
+    st, _, doc = request("POST", "/api/search", raw=b"{not json", headers=JSON_TYPE)
     check(st == 400, f"malformed JSON → 400 ({st})")
-    st, _, doc = request("POST", "/api/search", raw=b"city=SHA",
-                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    st, _, doc = request("POST", "/api/search", raw=b"city=SHA", headers=FORM_TYPE)
     check(st == 415, f"wrong content type → 415 ({st})")
-    st, _, doc = request("POST", "/api/search", raw=b"{" + b" " * (70 * 1024) + b"}",
-                         headers={"Content-Type": "application/json"})
+    st, _, doc = request("POST", "/api/search", raw=OVERSIZED_JSON, headers=JSON_TYPE)
     check(st == 413, f"70 KiB body → 413 ({st})")
     st, _, _ = request("GET", "/api/nowhere")
     check(st == 404, f"unknown path → 404 ({st})")
@@ -309,6 +249,4 @@ def run_checks():
 
 
 if __name__ == "__main__":
-    main()
-    print(f"{passed} passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    harness.finish(main, "{passed} passed, {failed} failed", on_error="raise")

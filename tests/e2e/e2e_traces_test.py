@@ -19,15 +19,14 @@ protocols/trace_report.hpp):
 Usage: e2e_traces_test.py <bedbank binary> <config>
 """
 import datetime
+import functools
 import hashlib
 import html.parser
-import http.client
 import json
 import os
 import pty
 import random
 import re
-import secrets
 import select
 import shutil
 import signal
@@ -35,15 +34,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import traceback
-import urllib.error
 import urllib.parse
-import urllib.request
 import zlib
 
-BIN, CONFIG = sys.argv[1], sys.argv[2]
-PORT = int(os.environ["BEDBANK_E2E_PORT"])
-ADMIN_PORT = int(os.environ["BEDBANK_E2E_ADMIN_PORT"])
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402  (tests/e2e/harness.py)
+from harness import ch_str, check, error_code, error_field, instant, lit, parse_instant  # noqa: E402
+
+BIN, CONFIG, PORT, ADMIN_PORT = harness.invocation()
 PG_PORT = os.environ["BEDBANK_TEST_PG_PORT"]
 CH_PORT = int(os.environ["BEDBANK_TEST_CH_PORT"])
 # As traces.yaml has them.
@@ -59,83 +57,27 @@ SETTLE_SECONDS = 20
 SPAN_WAIT_SECONDS = 15
 OLD_SPANS, OLD_SPANS_PER_TRACE = 300_000, 10
 OLD_NODE = "e2e-traces-old"   # the `node` of the loaded old spans
-RUN = time.strftime("%m%d%H%M%S") + "-" + secrets.token_hex(3)
+RUN = harness.run_id()
 HEX32 = re.compile(r"[0-9a-f]{32}")
 HEX16 = re.compile(r"[0-9a-f]{16}")
 SPAN_KEYS = ("span_id", "parent_span_id", "event_type", "service", "related_type", "related_id",
              "request_data", "response_data", "started_at", "duration_ms", "status",
              "error_detail", "node", "children")
 
-passed = 0
-failed = 0
-
-
-def check(cond, what):
-    global passed, failed
-    if cond:
-        passed += 1
-    else:
-        failed += 1
-        print(f"FAIL: {what}", flush=True)
-    return cond
-
-
-# -- HTTP ------------------------------------------------------------------------------
-
-
-def raw_request(method, path, body=None, key=KEY_A, port=PORT, headers=None, timeout=60):
-    """(status, headers, body bytes)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    h = {}
-    if key is not None:
-        h["Authorization"] = f"Bearer {key}"
-    data = None
-    if body is not None:
-        data = json.dumps(body).encode()
-        h["Content-Type"] = "application/json"
-    h.update(headers or {})
-    try:
-        conn.request(method, path, body=data, headers=h)
-        r = conn.getresponse()
-        payload = r.read()
-    finally:
-        conn.close()
-    return r.status, {k.lower(): v for k, v in r.getheaders()}, payload
-
-
-def request(method, path, body=None, key=KEY_A, port=PORT, headers=None, timeout=60):
-    st, h, payload = raw_request(method, path, body, key, port, headers, timeout)
-    try:
-        doc = json.loads(payload) if payload else None
-    except ValueError:
-        doc = payload.decode(errors="replace")
-    return st, h, doc
+# raw_request(method, path, body=None, key=KEY_A, port=PORT, headers=None, timeout=60): body bytes;
+# request(…) the same, the body decoded.
+raw_request = functools.partial(harness.raw_request, key=KEY_A, port=PORT, timeout=60)
+request = functools.partial(harness.request, key=KEY_A, port=PORT, timeout=60)
+section = functools.partial(harness.section, timed=True)
 
 
 def admin(method, path, body=None, timeout=60):
     return request(method, path, body, key=ADMIN, port=ADMIN_PORT, timeout=timeout)
 
 
-def error_code(doc):
-    return doc.get("error", {}).get("code") if isinstance(doc, dict) else None
-
-
-def error_field(doc):
-    return doc.get("error", {}).get("field") if isinstance(doc, dict) else None
-
-
 def day(offset):
     """The UTC date `offset` days from today (the API's dates are UTC days)."""
-    today = datetime.datetime.now(datetime.timezone.utc).date()
-    return (today + datetime.timedelta(days=offset)).isoformat()
-
-
-def instant(dt):
-    return dt.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def parse_instant(s):
-    return datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc)
+    return harness.day(offset, utc=True)
 
 
 def short(doc, n=300):
@@ -145,37 +87,14 @@ def short(doc, n=300):
 # -- the stores ---------------------------------------------------------------------------
 
 
-def sql(query, db=PG_DB, timeout=300):
-    r = subprocess.run(["psql", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "bedbank", "-d", db,
-                        "-At", "-F", "|", "-v", "ON_ERROR_STOP=1", "-c", query],
-                       capture_output=True, text=True, timeout=timeout)
-    if r.returncode != 0:
-        raise RuntimeError(f"psql: {r.stderr.strip()} in {query[:300]}")
-    return [line.split("|") for line in r.stdout.splitlines()]
-
-
-def sql_int(query):
-    rows = sql(query)
-    return int(rows[0][0]) if rows and rows[0][0] != "" else 0
-
-
-def lit(s):
-    return "'" + str(s).replace("'", "''") + "'"
+# sql(query, db=PG_DB, timeout=300)
+PG = harness.Postgres(PG_PORT, PG_DB, timeout=300, shown=300)
+sql, sql_int = PG.sql, PG.sql_int
 
 
 def ch(query, timeout=120):
     """Rows (tab-separated columns) of a ClickHouse query over its HTTP interface."""
-    req = urllib.request.Request(f"http://127.0.0.1:{CH_PORT}/", data=query.encode(), method="POST")
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            text = r.read().decode()
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"clickhouse: {e.code} {e.read().decode(errors='replace')[:400]} in {query[:300]}")
-    return [line.split("\t") for line in text.splitlines()]
-
-
-def ch_str(s):
-    return "'" + str(s).replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return harness.clickhouse(query, CH_PORT, timeout)
 
 
 def fresh_databases():
@@ -183,7 +102,7 @@ def fresh_databases():
     sql(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)", db="postgres")
     sql(f"CREATE DATABASE {PG_DB}", db="postgres")
     ch(f"DROP DATABASE IF EXISTS {CH_DB}")
-    mig = subprocess.run([BIN, "migrate", "--config", CONFIG], capture_output=True, text=True, timeout=120)
+    mig = harness.migrate(BIN, CONFIG, timeout=120)
     check(mig.returncode == 0, f"migrate {PG_DB} exits 0 ({mig.returncode}: {mig.stderr.strip()})")
     n = sql_int("SELECT count(*) FROM schema_migrations")
     check(n >= 3, f"migrations applied to {PG_DB} ({n})")
@@ -1005,6 +924,15 @@ def on_a_terminal(args, timeout=120):
     return code, out
 
 
+def trace_json(subject):
+    """`bedbank trace <subject> --format json`: (its CompletedProcess, the JSON it printed or None)."""
+    r = subprocess.run([BIN, "trace", subject, "--config", CONFIG, "--format", "json"], capture_output=True, timeout=120)
+    try:
+        return r, json.loads(r.stdout)
+    except ValueError:
+        return r, None
+
+
 def cli(ctx):
     oid = ctx["order"]
     adoc = ctx.get("report_admin")
@@ -1030,11 +958,7 @@ def cli(ctx):
     check(code == 0 and b"\x1b[" in tty_out and oid.encode() in tty_out,
           f"bedbank trace on a terminal: colours ({code}, {len(tty_out)} bytes)")
 
-    r = subprocess.run([BIN, "trace", oid, "--config", CONFIG, "--format", "json"], capture_output=True, timeout=120)
-    try:
-        doc = json.loads(r.stdout)
-    except ValueError:
-        doc = None
+    r, doc = trace_json(oid)
     check(r.returncode == 0 and isinstance(doc, dict), f"bedbank trace --format json exits 0 with JSON ({r.returncode})")
     if isinstance(doc, dict):
         ctx["cli_json"] = r.stdout.decode(errors="replace")
@@ -1044,11 +968,7 @@ def cli(ctx):
         check(doc.get("order") == adoc.get("order") and doc.get("sources") == adoc.get("sources"),
               f"the CLI's JSON has the API's order and sources ({doc.get('sources')} vs {adoc.get('sources')})")
     tid = ctx["trial_trace"]
-    r = subprocess.run([BIN, "trace", tid, "--config", CONFIG, "--format", "json"], capture_output=True, timeout=120)
-    try:
-        doc = json.loads(r.stdout)
-    except ValueError:
-        doc = None
+    r, doc = trace_json(tid)
     st, _, api = admin("GET", f"/admin/traces/{tid}")
     check(r.returncode == 0 and isinstance(doc, dict) and doc.get("trace_id") == tid and st == 200
           and {s["span_id"] for s in report_spans(doc)} == {s["span_id"] for s in report_spans(api)},
@@ -1134,11 +1054,7 @@ def all_archived(ctx):
     check(a == b, f"the report is the same from ClickHouse as from both stores, sources aside (differs in {diff[:6]})")
     _, _, otlp_after = request("GET", f"/api/traces/by-order/{oid}?format=otlp")
     check(otlp_before == otlp_after, "the OTLP export is the same from ClickHouse")
-    r = subprocess.run([BIN, "trace", oid, "--config", CONFIG, "--format", "json"], capture_output=True, timeout=120)
-    try:
-        doc = json.loads(r.stdout)
-    except ValueError:
-        doc = None
+    r, doc = trace_json(oid)
     st, _, adoc = admin("GET", f"/admin/traces/by-order/{oid}")
     check(r.returncode == 0 and isinstance(doc, dict) and st == 200 and doc.get("traces") == adoc.get("traces")
           and doc.get("sources") == adoc.get("sources") and adoc["sources"]["postgresql"] == 0,
@@ -1284,57 +1200,15 @@ def archive_killed():
 # -- process control --------------------------------------------------------------------
 
 
-def section(name, fn, *args):
-    print(f"-- {name}", flush=True)
-    t0, p0, f0 = time.time(), passed, failed
-    try:
-        return fn(*args)
-    except Exception as e:  # a broken answer fails the section, not the whole run
-        check(False, f"{name}: {type(e).__name__}: {e}")
-        traceback.print_exc()
-        return None
-    finally:
-        print(f"   ({passed - p0} passed, {failed - f0} failed, {time.time() - t0:.1f} s)", flush=True)
-
-
-def wait_up(proc):
-    deadline = time.time() + STARTUP_SECONDS
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            st, _, _ = request("GET", "/admin/health", key=None, port=ADMIN_PORT, timeout=2)
-            if st in (200, 401, 503):
-                return True
-        except OSError:
-            pass
-        time.sleep(0.1)
-    return False
-
-
-def stop(proc, what):
-    if proc.poll() is not None:
-        check(False, f"{what} was still running at the end (exit {proc.returncode})")
-        return
-    proc.send_signal(signal.SIGTERM)
-    try:
-        code = proc.wait(timeout=15)
-        check(code == 0, f"SIGTERM stops the {what} with exit 0 (got {code})")
-    except subprocess.TimeoutExpired:
-        proc.kill()  # by its own PID
-        proc.wait()
-        check(False, f"the {what} stops within 15 s of SIGTERM")
-
-
 def main():
     t0 = time.time()
     section("fresh databases", fresh_databases)
-    if failed:
+    if harness.CHECKS.failed:
         return
-    log = tempfile.NamedTemporaryFile(prefix="e2e-traces-", suffix=".log", delete=False)
-    print(f"run {RUN}; bedbank output in {log.name}", flush=True)
-    proc = subprocess.Popen([BIN, "serve", "--config", CONFIG, "--node-id", NODE_ID],
-                            stdout=log, stderr=subprocess.STDOUT)
+    log = harness.open_log("e2e-traces-", RUN)
+    proc = harness.serve(BIN, CONFIG, "--node-id", NODE_ID, stdout=log)
     try:
-        if not check(wait_up(proc), "bedbank answers /admin/health"):
+        if not check(harness.wait_up(proc, ADMIN_PORT, STARTUP_SECONDS), "bedbank answers /admin/health"):
             return
         ctx = {}
         section("1. an order's story across both stores", order_flow, ctx)
@@ -1352,19 +1226,11 @@ def main():
         section("1b. the order's report from the archive alone", all_archived, ctx)
         section("7. bedbank archive killed mid-batch", archive_killed)
     finally:
-        stop(proc, "bedbank")
-        if failed:
-            log.flush()
-            with open(log.name, errors="replace") as f:
-                print("--- bedbank output (tail) ---\n" + f.read()[-6000:])
+        harness.stop_checked(proc, "bedbank")
+        if harness.CHECKS.failed:
+            harness.print_log_tail(log)
         print(f"took {time.time() - t0:.1f} s", flush=True)
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception:
-        traceback.print_exc()
-        failed += 1
-    print(f"e2e_traces: {passed} checks passed, {failed} failed")
-    sys.exit(1 if failed else 0)
+    harness.finish(main, "e2e_traces: {passed} checks passed, {failed} failed")
