@@ -53,6 +53,14 @@ using release_atom = caf::atom_constant<caf::atom("release")>;
 using passivate_atom = caf::atom_constant<caf::atom("passivate")>;
 using sync_atom = caf::atom_constant<caf::atom("sync")>;
 using archive_atom = caf::atom_constant<caf::atom("archive")>;
+using join_atom = caf::atom_constant<caf::atom("join")>;
+using heartbeat_atom = caf::atom_constant<caf::atom("heartbeat")>;
+using status_atom = caf::atom_constant<caf::atom("status")>;
+using members_atom = caf::atom_constant<caf::atom("members")>;
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+using reach_atom = caf::atom_constant<caf::atom("reach")>;
+using rebalance_atom = caf::atom_constant<caf::atom("rebalance")>;
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
 
 // -- interfaces ----------------------------------------------------------------------
 
@@ -207,6 +215,9 @@ using order_engine_actor = caf::typed_actor<
     /// From an order actor: idle, having handled this many forwarded messages; true: nothing
     /// is on its way to it any more, it may quit (the next message rebuilds the order).
     caf::replies_to<passivate_atom, std::string, uint64_t>::with<bool>,
+    /// From the node manager: the shard ring changed; stop the holds of orders this node no
+    /// longer owns and take over the holds it now owns.
+    caf::reacts_to<rebalance_atom>,
     /// Internal: the sweep timer of this generation fired.
     caf::reacts_to<tick_atom, uint64_t>>;
 
@@ -242,5 +253,27 @@ using outbox_relay_actor = caf::typed_actor<
     caf::reacts_to<tick_atom, uint64_t>,
     /// Poll now (after a create, say); answers the rows handed over.
     caf::replies_to<claim_atom>::with<int32_t>>;
+
+// -- cluster -------------------------------------------------------------------------
+
+/// NODE MANAGER: one per node, published on cluster.port: membership (joins through the
+/// seeds, member lists exchanged), heartbeats, failure detection, and the node's view of the
+/// cluster that the gateway and the order engine route by (cluster::view).
+using node_manager_actor = caf::typed_actor<
+    /// A node joins (or comes back): answers this node as it stands and the members it knows;
+    /// ec::version_mismatch when the joiner's wire version is not this node's.
+    caf::replies_to<join_atom, member_info>::with<member_info, std::vector<member_info>>,
+    /// Heartbeat: the sender as it stands and the members it knows; answers this node.
+    caf::replies_to<heartbeat_atom, member_info, std::vector<member_info>>::with<member_info>,
+    /// This node's status (GET /admin/cluster).
+    caf::replies_to<status_atom>::with<node_status>,
+    /// The members as this node sees them, itself first.
+    caf::replies_to<members_atom>::with<std::vector<member_info>>,
+    /// Stop owning shards (POST /admin/nodes/{id}/drain); answers once the live members know.
+    caf::replies_to<drain_atom>::with<member_info>,
+    /// Internal: the heartbeat and failure-detection timer of this generation.
+    caf::reacts_to<tick_atom, uint64_t>,
+    /// Internal: reach the node manager at host:port (a seed, or a member heard of).
+    caf::reacts_to<reach_atom, std::string, uint16_t>>;
 
 } // namespace bedbank

@@ -14,6 +14,7 @@
 #include "actors/actors.hpp"
 #include "actors/directory.hpp"
 #include "actors/local_cache.hpp"
+#include "actors/placement.hpp"
 #include "config/config.hpp"
 #include "domain/catalog.hpp"
 #include "persistence/clickhouse_client.hpp"
@@ -27,6 +28,11 @@ struct node_env {
   std::shared_ptr<directory> actors;
   std::shared_ptr<local_cache> cache;
   std::string node_id;
+  /// Where work lives in the cluster (a cluster of one when the node runs alone); may be null
+  /// in unit tests, which then see a node alone.
+  std::shared_ptr<const placement> place;
+  /// Live counts of the many-per-node actors (may be null in unit tests).
+  std::shared_ptr<actor_counters> counters;
 };
 
 /// A simulated supplier configured by `cfg.suppliers[code].mock`.
@@ -122,10 +128,18 @@ struct supervision_settings {
   std::chrono::milliseconds backoff_max{10000}; ///< cap of the doubling delay
 };
 
+/// The policy of `supervision:`.
+supervision_settings supervision_of(const config::supervision_config& cfg);
+
 /// The node supervisor: starts `children` in order, publishes each in
 /// `actors`, restarts a child that exits with back-off, and quits (taking the
-/// children with it) when a child restarts more than the policy allows.
+/// children with it) when a child restarts more than the policy allows. With `env`, every
+/// restart and the escalation are also recorded as `supervision` spans.
 caf::actor spawn_node_supervisor(caf::actor_system& sys, std::shared_ptr<directory> actors,
-                                 std::vector<child_spec> children, supervision_settings policy);
+                                 std::vector<child_spec> children, supervision_settings policy,
+                                 std::shared_ptr<const node_env> env = nullptr);
+
+/// Directory name of the node supervisor itself (for its restart counts).
+inline constexpr const char* supervisor_name = "node_supervisor";
 
 } // namespace bedbank

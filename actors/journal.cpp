@@ -11,6 +11,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "domain/dates.hpp"
 #include "log/log.hpp"
 #include "protocols/errors.hpp"
@@ -72,9 +73,11 @@ void write_batch(journal_pointer self) {
   auto& st = self->state;
   if (st.in_flight || st.buffer.empty())
     return;
-  auto writer = st.env->actors->get<span_writer_actor>(span_writer_name);
+  // This node's own writer (journal role), else one of a live journal node.
+  auto writer = st.env->place ? st.env->place->span_writer()
+                              : st.env->actors->get<span_writer_actor>(span_writer_name);
   if (!writer)
-    return; // the writer is restarting; keep buffering
+    return; // the writer is restarting (or no journal node is up); keep buffering
   auto batch_size = static_cast<size_t>(st.env->cfg->trace.batch_size);
   auto take = std::min(batch_size, st.buffer.size());
   std::vector<span_record> batch;
@@ -128,6 +131,7 @@ void accept(journal_pointer self, span_record&& s) {
 }
 
 journal_actor::behavior_type journal(journal_pointer self, std::shared_ptr<const node_env> env) {
+  answer_probes(self);
   self->state.env = std::move(env);
   self->send(self, tick_atom::value, self->state.generation);
   return {

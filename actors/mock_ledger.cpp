@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "persistence/mock_ledger_store.hpp"
 #include "protocols/errors.hpp"
 
@@ -26,6 +27,7 @@ bool retryable(const caf::error& err) {
 }
 
 mock_ledger_actor::behavior_type mock_ledger(ledger_pointer self, std::string conninfo) {
+  answer_probes(self);
   self->state.store = std::make_unique<persistence::mock_ledger_store>(std::move(conninfo));
   return {
       [=](create_booking_atom, const std::string& supplier, const booking_request& req,

@@ -9,6 +9,7 @@
 
 #include "actors/factories.hpp"
 #include "domain/dates.hpp"
+#include "domain/ids.hpp"
 #include "log/log.hpp"
 
 namespace bedbank {
@@ -26,6 +27,7 @@ struct child_record {
 struct supervisor_state {
   static inline const char* name = "node_supervisor";
   std::shared_ptr<directory> actors;
+  std::shared_ptr<const node_env> env; ///< for spans; may be null
   supervision_settings policy;
   std::map<std::string, child_record> children;
   /// Live children, shared with the exit hook that takes them down with the supervisor.
@@ -38,6 +40,33 @@ void log_line(log::level lv, const std::string& msg, const std::string& child,
               nlohmann::json fields = nlohmann::json::object()) {
   fields["child"] = child;
   log::write(lv, "supervisor", msg, fields);
+}
+
+/// A `supervision` span: a child restarted (status error) or the supervisor escalating.
+void supervision_span(caf::stateful_actor<supervisor_state>* self, const std::string& child,
+                      const std::string& what, const std::string& reason, int64_t delay_ms,
+                      size_t restarts_in_window) {
+  const auto& env = self->state.env;
+  if (!env)
+    return;
+  span_record s;
+  s.trace_id = domain::new_trace_id();
+  s.span_id = domain::new_span_id();
+  s.event_type = "supervision";
+  s.service = "node_supervisor";
+  s.related_type = "actor";
+  s.related_id = child;
+  s.request_data = nlohmann::json{{"action", what},
+                                  {"max_restarts", self->state.policy.max_restarts},
+                                  {"window_ms", self->state.policy.window.count()}}
+                       .dump();
+  s.response_data =
+      nlohmann::json{{"delay_ms", delay_ms}, {"restarts_in_window", restarts_in_window}}.dump();
+  s.started_us = domain::now_us();
+  s.status = "error";
+  s.error_detail = reason;
+  s.node = env->node_id;
+  record_span(*env, std::move(s));
 }
 
 bool start_child(caf::stateful_actor<supervisor_state>* self, child_record& c) {
@@ -56,9 +85,10 @@ bool start_child(caf::stateful_actor<supervisor_state>* self, child_record& c) {
 
 caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
                               std::shared_ptr<directory> actors, std::vector<child_spec> specs,
-                              supervision_settings policy) {
+                              supervision_settings policy, std::shared_ptr<const node_env> env) {
   auto& st = self->state;
   st.actors = std::move(actors);
+  st.env = std::move(env);
   st.policy = policy;
   for (auto& spec : specs) {
     auto name = spec.name;
@@ -90,6 +120,8 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       if (static_cast<int>(rec.restarts_us.size()) >= st.policy.max_restarts) {
         log_line(log::level::error, "restart intensity exceeded, escalating", name,
                  {{"reason", self->system().render(msg.reason)}});
+        supervision_span(self, name, "escalate", self->system().render(msg.reason), 0,
+                         rec.restarts_us.size());
         st.stopping = true;
         self->quit(msg.reason);
         return;
@@ -101,6 +133,8 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       rec.next_backoff = std::min(rec.next_backoff * 2, st.policy.backoff_max);
       log_line(log::level::warn, "child exited, restarting", name,
                {{"reason", self->system().render(msg.reason)}, {"delay_ms", delay.count()}});
+      supervision_span(self, name, "restart", self->system().render(msg.reason), delay.count(),
+                       rec.restarts_us.size());
       self->delayed_send(self, delay, restart_atom::value, name);
       return;
     }
@@ -127,14 +161,25 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
         }
         return caf::make_message(std::move(names), std::move(counts));
       },
+      [=](probe_atom) { return static_cast<int64_t>(self->mailbox().size()); },
   };
 }
 
 } // namespace
 
+supervision_settings supervision_of(const config::supervision_config& cfg) {
+  supervision_settings s;
+  s.max_restarts = cfg.max_restarts;
+  s.window = cfg.window;
+  s.backoff_min = cfg.backoff_min;
+  s.backoff_max = cfg.backoff_max;
+  return s;
+}
+
 caf::actor spawn_node_supervisor(caf::actor_system& sys, std::shared_ptr<directory> actors,
-                                 std::vector<child_spec> children, supervision_settings policy) {
-  return sys.spawn(node_supervisor, std::move(actors), std::move(children), policy);
+                                 std::vector<child_spec> children, supervision_settings policy,
+                                 std::shared_ptr<const node_env> env) {
+  return sys.spawn(node_supervisor, std::move(actors), std::move(children), policy, std::move(env));
 }
 
 } // namespace bedbank

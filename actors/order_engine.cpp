@@ -3,16 +3,19 @@
 // other order message to the order's own actor — spawned on demand, linked (it dies with the
 // engine), forgotten when it passivates. It also owns the hold actors and runs the hold sweep,
 // which takes over every hold whose actor is gone (after a restart, say).
+#include <deque>
 #include <unordered_map>
 
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "domain/credit.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
 #include "domain/money.hpp"
+#include "log/log.hpp"
 #include "protocols/agent_json.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/order_json.hpp"
@@ -46,6 +49,7 @@ struct engine_state {
   std::unordered_map<caf::actor_addr, std::string> hold_of;
   std::unordered_map<std::string, trial_record> trials;
   uint64_t sweep_gen = 0;
+  std::deque<int64_t> crashes_us; ///< order and hold actors that ended with an error, in window
 };
 
 using engine_pointer = order_engine_actor::stateful_pointer<engine_state>;
@@ -82,6 +86,8 @@ order_entry& order_for(engine_pointer self, const std::string& id,
   auto a = spawn_order(self->system(), st.env, id, order_engine_actor{self}, std::move(known));
   self->link_to(a);
   st.order_of.emplace(a.address(), id);
+  if (st.env->counters)
+    ++st.env->counters->orders;
   return st.orders.emplace(id, order_entry{std::move(a), 0}).first->second;
 }
 
@@ -94,7 +100,58 @@ void ensure_hold(engine_pointer self, const hold_info& h) {
   self->link_to(a);
   st.hold_of.emplace(a.address(), h.order_id);
   st.holds.emplace(h.order_id, std::move(a));
+  if (st.env->counters)
+    ++st.env->counters->holds;
 }
+
+/// Whether this node owns order `id` (always, when it runs alone).
+bool owned(engine_pointer self, const std::string& id) {
+  const auto& place = self->state.env->place;
+  return !place || place->owns(id);
+}
+
+/// An order or hold actor ended with an error: logged, counted, recorded as a span. More than
+/// supervision.max_restarts within supervision.window escalates (the engine quits and the node
+/// supervisor restarts it); the order itself is rebuilt from PostgreSQL by its next message,
+/// and the relay (outbox leases) and the hold sweep bring back any work it had in progress.
+void child_crashed(engine_pointer self, const char* kind, const std::string& id,
+                   const caf::error& reason) {
+  auto& st = self->state;
+  const auto& sup = st.env->cfg->supervision;
+  auto now = domain::now_us();
+  auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(sup.window).count();
+  while (!st.crashes_us.empty() && now - st.crashes_us.front() > window_us)
+    st.crashes_us.pop_front();
+  st.crashes_us.push_back(now);
+  if (st.env->counters)
+    ++st.env->counters->crashes;
+  auto why = self->system().render(reason);
+  log::warn("order_engine", std::string{kind} + " actor crashed; rebuilt on its next message",
+            {{"order_id", id}, {"reason", why}});
+  span_record s;
+  s.trace_id = domain::new_trace_id();
+  s.span_id = domain::new_span_id();
+  s.event_type = "actor_crash";
+  s.service = "order_engine";
+  s.related_type = "order";
+  s.related_id = id;
+  s.request_data = json{{"kind", kind}}.dump();
+  s.response_data = json{{"crashes_in_window", st.crashes_us.size()}}.dump();
+  s.started_us = now;
+  s.status = "error";
+  s.error_detail = why;
+  s.node = st.env->node_id;
+  record_span(*st.env, std::move(s));
+  if (static_cast<int>(st.crashes_us.size()) > sup.max_restarts) {
+    log::error("order_engine", "order actors crash too often; escalating",
+               {{"crashes", st.crashes_us.size()}, {"window_ms", sup.window.count()}});
+    self->quit(reason);
+  }
+}
+
+/// The ring moved: holds of orders this node no longer owns are stopped (their new owner's
+/// sweep takes them over), and this node's sweep runs now for the holds it gained.
+void rebalance(engine_pointer self);
 
 /// `span_id`, when given, was chosen before the supplier call the span times (the call's spans
 /// nest under it).
@@ -182,7 +239,8 @@ void sweep(engine_pointer self) {
       .then(
           [self](std::vector<hold_info>& holds) {
             for (const auto& h : holds)
-              ensure_hold(self, h);
+              if (owned(self, h.order_id))
+                ensure_hold(self, h);
           },
           [](caf::error&) {});
 }
@@ -194,23 +252,35 @@ void arm_sweep(engine_pointer self) {
 
 order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                                                   std::shared_ptr<const node_env> env) {
+  answer_probes(self);
   self->state.env = std::move(env);
   // Order and hold actors are linked: their exits arrive here as messages (they never take
   // the engine down); anybody else's exit ends the engine and, through the links, them.
   self->set_exit_handler([self](caf::exit_msg& msg) {
     auto& st = self->state;
+    bool failed = msg.reason && msg.reason != caf::exit_reason::user_shutdown;
     if (auto i = st.order_of.find(msg.source); i != st.order_of.end()) {
-      auto o = st.orders.find(i->second);
+      auto id = i->second;
+      auto o = st.orders.find(id);
       if (o != st.orders.end() && o->second.actor.address() == msg.source)
         st.orders.erase(o);
       st.order_of.erase(i);
+      if (st.env->counters)
+        --st.env->counters->orders;
+      if (failed)
+        child_crashed(self, "order", id, msg.reason);
       return;
     }
     if (auto i = st.hold_of.find(msg.source); i != st.hold_of.end()) {
-      auto h = st.holds.find(i->second);
+      auto id = i->second;
+      auto h = st.holds.find(id);
       if (h != st.holds.end() && h->second.address() == msg.source)
         st.holds.erase(h);
       st.hold_of.erase(i);
+      if (st.env->counters)
+        --st.env->counters->holds;
+      if (failed)
+        child_crashed(self, "hold", id, msg.reason);
       return;
     }
     self->quit(msg.reason);
@@ -235,14 +305,14 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
         avail_request ar{req.hotel_code, req.room_code, req.board,    req.check_in,
                          req.check_out,  req.rooms,     req.scenario, call};
         auto started = domain::now_us();
-        auto order_id = "ord_" + domain::new_span_id();
+        auto order_id = req.order_id.empty() ? domain::new_order_id() : req.order_id;
         self->request(conn, timeout, check_avail_atom::value, ar)
             .then(
                 [self, rp, req, started, order_id, call](avail_reply& av) mutable {
                   auto& st = self->state;
                   const auto& cfg = *st.env->cfg;
                   trial_record t;
-                  t.trial_id = "tri_" + domain::new_trace_id();
+                  t.trial_id = domain::new_trial_id(order_id);
                   t.order_id = order_id;
                   t.agent_id = req.agent_id;
                   t.supplier = req.supplier;
@@ -493,8 +563,11 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
         st.order_of.erase(i->second.actor.address());
         self->unlink_from(i->second.actor);
         st.orders.erase(i);
+        if (st.env->counters)
+          --st.env->counters->orders;
         return true;
       },
+      [=](rebalance_atom) { rebalance(self); },
       [=](tick_atom, uint64_t gen) {
         if (gen != self->state.sweep_gen)
           return;
@@ -502,6 +575,19 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
         arm_sweep(self);
       },
   };
+}
+
+void rebalance(engine_pointer self) {
+  auto& st = self->state;
+  size_t handed = 0;
+  for (auto& [id, hold] : st.holds)
+    if (!owned(self, id)) {
+      self->send(hold, release_atom::value);
+      ++handed;
+    }
+  if (handed > 0)
+    log::info("order_engine", "holds handed to their new owners", {{"holds", handed}});
+  sweep(self);
 }
 
 } // namespace

@@ -6,6 +6,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "persistence/order_store.hpp"
 
 namespace bedbank {
@@ -27,6 +28,7 @@ template <class T> caf::result<T> result_of(caf::expected<T>&& x) {
 }
 
 order_store_actor::behavior_type order_store_behavior(store_pointer self, std::string conninfo) {
+  answer_probes(self);
   self->state.store = std::make_unique<persistence::order_store>(std::move(conninfo));
   auto& db = *self->state.store;
   return {

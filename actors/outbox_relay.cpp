@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
 #include "log/log.hpp"
@@ -73,10 +74,15 @@ void poll(relay_pointer self, std::function<void(int32_t)> done) {
   self->request(store, store_timeout, claim_atom::value, started, batch, st.lease_us)
       .then(
           [self, engine, started, done](std::vector<outbox_item>& items) {
-            self->state.polling = false;
+            auto& st = self->state;
+            st.polling = false;
             for (const auto& item : items) {
               relay_span(self, item, started);
-              self->send(engine, work_atom::value, item);
+              // The order's owner runs it (this node's engine when it owns the order or
+              // nobody else is up).
+              auto owner = st.env->place ? st.env->place->order_owner(item.order_id).engine
+                                         : order_engine_actor{};
+              self->send(owner ? owner : engine, work_atom::value, item);
             }
             done(static_cast<int32_t>(items.size()));
           },
@@ -89,6 +95,7 @@ void poll(relay_pointer self, std::function<void(int32_t)> done) {
 
 outbox_relay_actor::behavior_type relay_behavior(relay_pointer self,
                                                  std::shared_ptr<const node_env> env) {
+  answer_probes(self);
   auto& st = self->state;
   st.env = std::move(env);
   // The lease outlasts the slowest supplier call, so a row in progress is never handed out

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "persistence/redis_cache.hpp"
 
 namespace bedbank {
@@ -20,6 +21,7 @@ struct price_cache_state {
 using cache_pointer = price_cache_actor::stateful_pointer<price_cache_state>;
 
 price_cache_actor::behavior_type price_cache(cache_pointer self, config::redis_config cfg) {
+  answer_probes(self);
   self->state.redis = std::make_unique<persistence::redis_cache>(cfg.host, cfg.port, cfg.password,
                                                                  cfg.db, redis_timeout);
   return {

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "protocols/errors.hpp"
 
 namespace bedbank {
@@ -22,11 +23,16 @@ using engine_pointer = query_engine_actor::stateful_pointer<query_engine_state>;
 
 query_engine_actor::behavior_type query_engine(engine_pointer self,
                                                std::shared_ptr<const node_env> env) {
+  answer_probes(self);
   self->state.env = std::move(env);
   return {
       [=](search_atom a, search_request& req) -> caf::result<search_result> {
         ++self->state.searches;
         auto worker = spawn_search(self->system(), self->state.env);
+        if (auto counters = self->state.env->counters) {
+          ++counters->searches; // the load this node reports in its heartbeats
+          worker->attach_functor([counters] { --counters->searches; });
+        }
         return self->delegate(worker, a, std::move(req));
       },
       [=](stats_atom) -> caf::result<std::vector<supplier_stats>> {

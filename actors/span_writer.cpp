@@ -4,6 +4,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "persistence/span_store.hpp"
 
 namespace bedbank {
@@ -18,6 +19,7 @@ struct span_writer_state {
 using writer_pointer = span_writer_actor::stateful_pointer<span_writer_state>;
 
 span_writer_actor::behavior_type span_writer(writer_pointer self, std::string conninfo) {
+  answer_probes(self);
   self->state.store = std::make_unique<persistence::span_store>(std::move(conninfo));
   return {
       [=](write_atom, const std::vector<span_record>& batch) -> caf::result<uint64_t> {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "domain/circuit_breaker.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
@@ -269,6 +270,7 @@ caf::result<Reply> guarded_call(conn_pointer self, Atom atom, Request req,
 supplier_conn_actor::behavior_type supplier_conn(conn_pointer self,
                                                  std::shared_ptr<const node_env> env,
                                                  std::string code, supplier_actor adapter) {
+  answer_probes(self);
   auto& st = self->state;
   st.env = env;
   st.code = code;

@@ -3,6 +3,7 @@
 #include <caf/all.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "persistence/trace_repository.hpp"
 
 namespace bedbank {
@@ -18,6 +19,7 @@ using reader_pointer = trace_reader_actor::stateful_pointer<trace_reader_state>;
 
 trace_reader_actor::behavior_type trace_reader(reader_pointer self, std::string conninfo,
                                                std::optional<persistence::clickhouse_client> ch) {
+  answer_probes(self);
   self->state.repo =
       std::make_unique<persistence::trace_repository>(std::move(conninfo), std::move(ch));
   return {

@@ -9,9 +9,12 @@
 #include <vector>
 
 #include <caf/all.hpp>
+#include <caf/io/all.hpp>
 #include <unistd.h>
 
 #include "actors/factories.hpp"
+#include "cluster/cluster.hpp"
+#include "cluster/membership.hpp"
 #include "config/config.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
@@ -31,6 +34,10 @@ namespace {
 constexpr int exit_usage = 2;
 /// How long shutdown waits for the journal to write what it holds.
 constexpr std::chrono::seconds journal_flush_timeout{5};
+/// How long start-up waits for the node manager (and its cluster port).
+constexpr std::chrono::seconds manager_start_timeout{5};
+/// Directory name of the node manager.
+constexpr const char* cluster_manager_name = "node_manager";
 /// Default configuration file.
 constexpr const char* default_config = "config/bedbank.yaml";
 
@@ -222,6 +229,91 @@ void sync_credit_lines(const bedbank::config::bedbank_config& cfg, const std::st
     log::error("main", "could not write the agents' credit lines: " + message_of(err));
 }
 
+/// The actor system's settings: bedbank's types, the middleman with heartbeats on (so a dead
+/// peer is noticed in seconds) and the wire version as the application identifier (so CAF's
+/// handshake refuses a node of another build).
+void configure_system(caf::actor_system_config& sys_cfg, const bedbank::config::cluster_config& c) {
+  using namespace bedbank;
+  register_types(sys_cfg);
+  sys_cfg.load<caf::io::middleman>();
+  sys_cfg.set("middleman.heartbeat-interval", caf::timespan{c.heartbeat_interval});
+  sys_cfg.set("middleman.connection-timeout", caf::timespan{c.connection_timeout});
+  sys_cfg.set("middleman.app-identifiers", std::vector<std::string>{wire_version()});
+}
+
+/// The node's long-lived actors for its roles, in start order (the node supervisor starts and
+/// restarts them). Every node has a journal (its spans go to its own span writer with the
+/// journal role, else to a journal node's), the price cache (Redis: trials, health) and its
+/// node manager, started last.
+std::vector<bedbank::child_spec> node_children(std::shared_ptr<const bedbank::node_env> env,
+                                               const std::vector<std::string>& roles,
+                                               std::shared_ptr<bedbank::cluster::view> view,
+                                               bedbank::member_info self_info) {
+  using namespace bedbank;
+  const auto& cfg = env->cfg;
+  auto conninfo = cfg->database.conninfo();
+  auto has = [&](const char* role) { return cluster::has_role(roles, role); };
+  auto handle = [](auto h) { return caf::actor_cast<caf::strong_actor_ptr>(std::move(h)); };
+  std::vector<child_spec> children;
+  if (has("journal"))
+    children.push_back({span_writer_name, [=](caf::actor_system& s) {
+                          return handle(spawn_span_writer(s, conninfo));
+                        }});
+  children.push_back({directory::journal_name,
+                      [=](caf::actor_system& s) { return handle(spawn_journal(s, env)); }});
+  if (has("gateway"))
+    for (int i = 0; i < cfg->trace.readers; ++i)
+      children.push_back({directory::trace_reader_name(i), [=](caf::actor_system& s) {
+                            return handle(spawn_trace_reader(s, *cfg));
+                          }});
+  if (has("journal") && cfg->clickhouse.enabled)
+    children.push_back({directory::archiver_name,
+                        [=](caf::actor_system& s) { return handle(spawn_archiver(s, env)); }});
+  children.push_back({directory::cache_name, [=](caf::actor_system& s) {
+                        return handle(spawn_price_cache(s, cfg->redis));
+                      }});
+  if (has("engine")) {
+    bool any_mock =
+        std::any_of(cfg->suppliers.begin(), cfg->suppliers.end(),
+                    [](const config::supplier_config& sc) { return sc.mock.has_value(); });
+    if (any_mock)
+      children.push_back({directory::mock_ledger_name, [=](caf::actor_system& s) {
+                            return handle(spawn_mock_ledger(s, conninfo));
+                          }});
+    for (int i = 0; i < cfg->orders.store_connections; ++i)
+      children.push_back({directory::order_store_name(i), [=](caf::actor_system& s) {
+                            return handle(spawn_order_store(s, conninfo));
+                          }});
+    for (const auto& sc : cfg->suppliers) {
+      if (!sc.enabled)
+        continue;
+      auto code = sc.code;
+      children.push_back({directory::supplier_name(code), [=](caf::actor_system& s) {
+                            auto adapter = spawn_mock_supplier(s, env, code);
+                            return handle(spawn_supplier_conn(
+                                s, env, code, caf::actor_cast<supplier_actor>(adapter)));
+                          }});
+    }
+    children.push_back({directory::engine_name,
+                        [=](caf::actor_system& s) { return handle(spawn_query_engine(s, env)); }});
+    children.push_back({directory::orders_name,
+                        [=](caf::actor_system& s) { return handle(spawn_order_engine(s, env)); }});
+    children.push_back({directory::relay_name,
+                        [=](caf::actor_system& s) { return handle(spawn_outbox_relay(s, env)); }});
+  }
+  children.push_back({cluster_manager_name, [=](caf::actor_system& s) -> caf::strong_actor_ptr {
+                        auto nm = cluster::spawn_node_manager(s, env, view, self_info);
+                        auto port = cluster::publish_manager(s, nm, cfg->cluster);
+                        if (!port) {
+                          log::error("cluster", message_of(port.error()));
+                          caf::anon_send_exit(nm, caf::exit_reason::user_shutdown);
+                          return nullptr;
+                        }
+                        return handle(nm);
+                      }});
+  return children;
+}
+
 int run_serve(const options& o) {
   using namespace bedbank;
   auto cfg = std::make_shared<const config::bedbank_config>(load(o));
@@ -229,6 +321,7 @@ int run_serve(const options& o) {
     std::cerr << "config: log.output: cannot open '" << cfg->log.output << "' for appending\n";
     return exit_usage;
   }
+  auto roles = cluster::expand_roles(o.role);
   // Block the stop signals in every thread; the main thread waits for them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -237,13 +330,14 @@ int run_serve(const options& o) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config sys_cfg;
-  register_types(sys_cfg);
+  configure_system(sys_cfg, cfg->cluster);
   caf::actor_system sys{sys_cfg};
 
   // The static mapping table: each supplier sells its configured share of the catalog.
   std::vector<std::pair<std::string, int>> supplier_codes;
   for (const auto& s : cfg->suppliers)
     supplier_codes.emplace_back(s.code, s.mock ? s.mock->coverage_percent : 100);
+  auto started_us = domain::now_us();
   auto env = std::make_shared<node_env>();
   env->cfg = cfg;
   env->catalog = std::make_shared<const domain::catalog>(domain::demo_hotels(), supplier_codes);
@@ -251,88 +345,62 @@ int run_serve(const options& o) {
   env->cache = std::make_shared<local_cache>(static_cast<size_t>(cfg->pricing.local_cache_entries),
                                              cfg->pricing.local_cache_ttl);
   env->node_id = cfg->server.node_id;
+  env->counters = std::make_shared<actor_counters>();
+  auto view =
+      std::make_shared<cluster::view>(cfg->server.node_id, roles, env->actors, env->counters,
+                                      cfg->cluster.vnodes, cfg->cluster.failure_timeout);
+  env->place = view;
   std::shared_ptr<const node_env> cenv = env;
 
-  std::vector<child_spec> children;
-  auto conninfo = cfg->database.conninfo();
-  sync_credit_lines(*cfg, conninfo);
-  children.push_back({span_writer_name, [conninfo](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(
-                            spawn_span_writer(s, conninfo));
-                      }});
-  children.push_back({directory::journal_name, [cenv](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_journal(s, cenv));
-                      }});
-  for (int i = 0; i < cfg->trace.readers; ++i)
-    children.push_back({directory::trace_reader_name(i), [cfg](caf::actor_system& s) {
-                          return caf::actor_cast<caf::strong_actor_ptr>(
-                              spawn_trace_reader(s, *cfg));
-                        }});
-  if (cfg->clickhouse.enabled)
-    children.push_back({directory::archiver_name, [cenv](caf::actor_system& s) {
-                          return caf::actor_cast<caf::strong_actor_ptr>(spawn_archiver(s, cenv));
-                        }});
-  children.push_back({directory::cache_name, [cfg](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(
-                            spawn_price_cache(s, cfg->redis));
-                      }});
-  bool any_mock =
-      std::any_of(cfg->suppliers.begin(), cfg->suppliers.end(),
-                  [](const config::supplier_config& sc) { return sc.mock.has_value(); });
-  if (any_mock)
-    children.push_back({directory::mock_ledger_name, [conninfo](caf::actor_system& s) {
-                          return caf::actor_cast<caf::strong_actor_ptr>(
-                              spawn_mock_ledger(s, conninfo));
-                        }});
-  for (int i = 0; i < cfg->orders.store_connections; ++i)
-    children.push_back({directory::order_store_name(i), [conninfo](caf::actor_system& s) {
-                          return caf::actor_cast<caf::strong_actor_ptr>(
-                              spawn_order_store(s, conninfo));
-                        }});
-  for (const auto& sc : cfg->suppliers) {
-    if (!sc.enabled)
-      continue;
-    auto code = sc.code;
-    children.push_back({directory::supplier_name(code), [cenv, code](caf::actor_system& s) {
-                          auto adapter = spawn_mock_supplier(s, cenv, code);
-                          auto conn = spawn_supplier_conn(s, cenv, code,
-                                                          caf::actor_cast<supplier_actor>(adapter));
-                          return caf::actor_cast<caf::strong_actor_ptr>(conn);
-                        }});
-  }
-  children.push_back({directory::engine_name, [cenv](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_query_engine(s, cenv));
-                      }});
-  children.push_back({directory::orders_name, [cenv](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_order_engine(s, cenv));
-                      }});
-  children.push_back({directory::relay_name, [cenv](caf::actor_system& s) {
-                        return caf::actor_cast<caf::strong_actor_ptr>(spawn_outbox_relay(s, cenv));
-                      }});
-  auto supervisor = spawn_node_supervisor(sys, env->actors, std::move(children), {});
+  if (cluster::has_role(roles, "engine"))
+    sync_credit_lines(*cfg, cfg->database.conninfo());
+  auto self_info = cluster::describe_self(*cfg, roles, started_us);
+  auto supervisor =
+      spawn_node_supervisor(sys, env->actors, node_children(cenv, roles, view, self_info),
+                            supervision_of(cfg->supervision), cenv);
+  env->actors->put(supervisor_name, caf::actor_cast<caf::strong_actor_ptr>(supervisor));
 
-  gateway::node_context ctx;
-  ctx.sys = &sys;
-  ctx.cfg = cfg;
-  ctx.catalog = env->catalog;
-  ctx.actors = env->actors;
-  ctx.cache = env->cache;
-  ctx.node_id = cfg->server.node_id;
-  ctx.roles = o.role;
-  ctx.started_us = domain::now_us();
-  gateway::server http{ctx};
-  try {
-    http.start();
-  } catch (const std::exception& e) {
-    std::cerr << "bedbank serve: " << e.what() << "\n";
+  // The node manager starts last; without it (its port taken, say) the node cannot serve.
+  auto deadline = std::chrono::steady_clock::now() + manager_start_timeout;
+  while (!env->actors->get<node_manager_actor>(cluster_manager_name) &&
+         std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  if (!env->actors->get<node_manager_actor>(cluster_manager_name)) {
+    std::cerr << "bedbank serve: the node manager did not start (cluster."
+              << "port " << cfg->cluster.port << " on " << cfg->cluster.bind << " taken?)\n";
     caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
     return 1;
   }
-  log::info("main", "bedbank started",
-            {{"node", cfg->server.node_id},
-             {"agent_api", cfg->server.host + ":" + std::to_string(http.agent_port())},
-             {"admin_api", cfg->server.admin_host + ":" + std::to_string(http.admin_port())},
-             {"pid", getpid()}});
+
+  std::unique_ptr<gateway::server> http;
+  if (cluster::has_role(roles, "gateway")) {
+    gateway::node_context ctx;
+    ctx.sys = &sys;
+    ctx.cfg = cfg;
+    ctx.catalog = env->catalog;
+    ctx.actors = env->actors;
+    ctx.cache = env->cache;
+    ctx.place = view;
+    ctx.node_id = cfg->server.node_id;
+    ctx.roles = o.role;
+    ctx.started_us = started_us;
+    http = std::make_unique<gateway::server>(ctx);
+    try {
+      http->start();
+    } catch (const std::exception& e) {
+      std::cerr << "bedbank serve: " << e.what() << "\n";
+      caf::anon_send_exit(supervisor, caf::exit_reason::user_shutdown);
+      return 1;
+    }
+  }
+  nlohmann::json started{{"node", cfg->server.node_id}, {"roles", roles}, {"pid", getpid()}};
+  if (http) {
+    started["agent_api"] = cfg->server.host + ":" + std::to_string(http->agent_port());
+    started["admin_api"] = cfg->server.admin_host + ":" + std::to_string(http->admin_port());
+  }
+  if (cfg->cluster.port != 0)
+    started["cluster"] = cfg->cluster.bind + ":" + std::to_string(cfg->cluster.port);
+  log::info("main", "bedbank started", started);
 
   // Stop when a signal arrives or when the supervisor escalates.
   caf::scoped_actor self{sys};
@@ -351,7 +419,8 @@ int run_serve(const options& o) {
   log::info("main", escalated ? "supervisor escalated, stopping" : "signal received, stopping",
             {{"signal", sig}});
   stopping = true;
-  http.stop();
+  if (http)
+    http->stop();
   if (auto j = env->actors->journal()) {
     caf::scoped_actor flusher{sys};
     flusher->request(j, journal_flush_timeout, flush_atom::value)

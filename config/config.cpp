@@ -74,6 +74,8 @@ constexpr milliseconds k_max_mock_latency = 60s;
 constexpr double k_max_sigma = 5.0;
 constexpr int64_t k_max_percent = 100;
 constexpr milliseconds k_max_cluster_timeout = 5min;
+constexpr int64_t k_max_vnodes = 4096;
+constexpr int64_t k_max_restarts = 1000;
 constexpr size_t k_min_supplier_code = 2;
 constexpr size_t k_max_supplier_code = 32;
 constexpr size_t k_max_id_length = 64;
@@ -935,8 +937,9 @@ bool valid_endpoint(std::string_view s) {
 
 void read_cluster(const raw_node* node, const server_config& server, cluster_config& c) {
   map_reader r(node, "cluster",
-               {"host", "port", "seeds", "heartbeat_interval", "connection_timeout"});
-  read_non_empty(r, "host", c.host);
+               {"bind", "port", "seeds", "heartbeat_interval", "failure_timeout",
+                "connection_timeout", "connect_timeout", "gather_timeout", "vnodes"});
+  read_non_empty(r, "bind", c.bind);
   read_port(r, "port", c.port, 0);
   if (const raw_node* n = r.find("seeds"); n != nullptr) {
     std::string path = r.path_of("seeds");
@@ -966,16 +969,40 @@ void read_cluster(const raw_node* node, const server_config& server, cluster_con
   }
   read_duration(r, "heartbeat_interval", c.heartbeat_interval, k_min_timeout,
                 k_max_cluster_timeout);
+  read_duration(r, "failure_timeout", c.failure_timeout, k_min_timeout, k_max_cluster_timeout);
   read_duration(r, "connection_timeout", c.connection_timeout, k_min_timeout,
                 k_max_cluster_timeout);
+  read_duration(r, "connect_timeout", c.connect_timeout, k_min_timeout, k_max_cluster_timeout);
+  read_duration(r, "gather_timeout", c.gather_timeout, k_min_timeout, k_max_cluster_timeout);
+  read_int(r, "vnodes", c.vnodes, 1, k_max_vnodes);
+  if (c.failure_timeout <= c.heartbeat_interval)
+    refuse("cluster.failure_timeout", "must be longer than cluster.heartbeat_interval (" +
+                                          format_duration(c.heartbeat_interval) + ")" +
+                                          r.line_of("failure_timeout"));
   if (c.connection_timeout <= c.heartbeat_interval)
     refuse("cluster.connection_timeout", "must be longer than cluster.heartbeat_interval (" +
                                              format_duration(c.heartbeat_interval) + ")" +
                                              r.line_of("connection_timeout"));
-  if (c.port != 0 && same_host(c.host, server.host) &&
+  if (c.port != 0 && same_host(c.bind, server.host) &&
       (c.port == server.port || c.port == server.admin_port))
     refuse("cluster.port", "must differ from server.port and server.admin_port on the same host" +
                                r.line_of("port"));
+  if (!c.seeds.empty() && c.port == 0)
+    refuse("cluster.port", "must be set (not 0) when cluster.seeds names nodes to join: peers "
+                           "reach this node on it" +
+                               r.line_of("port"));
+}
+
+void read_supervision(const raw_node* node, supervision_config& c) {
+  map_reader r(node, "supervision", {"max_restarts", "window", "backoff_min", "backoff_max"});
+  read_int(r, "max_restarts", c.max_restarts, 0, k_max_restarts);
+  read_duration(r, "window", c.window, k_min_timeout, k_max_interval);
+  read_duration(r, "backoff_min", c.backoff_min, k_min_timeout, k_max_cluster_timeout);
+  read_duration(r, "backoff_max", c.backoff_max, k_min_timeout, k_max_cluster_timeout);
+  if (c.backoff_max < c.backoff_min)
+    refuse("supervision.backoff_max", "must be at least supervision.backoff_min (" +
+                                          format_duration(c.backoff_min) + ")" +
+                                          r.line_of("backoff_max"));
 }
 
 void read_breaker(const map_reader& parent, breaker_config& b) {
@@ -1185,7 +1212,7 @@ bedbank_config validate(const raw_node& root) {
     refuse("", "the configuration must be a map of sections, got " + describe(root));
   map_reader top(&root, "",
                  {"server", "database", "redis", "clickhouse", "pricing", "inventory", "risk",
-                  "orders", "log", "trace", "cluster", "suppliers", "agents"});
+                  "orders", "log", "trace", "cluster", "supervision", "suppliers", "agents"});
   bedbank_config cfg;
   read_server(top.find("server"), cfg.server);
   read_database(top.find("database"), cfg.database);
@@ -1198,6 +1225,7 @@ bedbank_config validate(const raw_node& root) {
   read_log(top.find("log"), cfg.log);
   read_trace(top.find("trace"), cfg.trace);
   read_cluster(top.find("cluster"), cfg.server, cfg.cluster);
+  read_supervision(top.find("supervision"), cfg.supervision);
   read_suppliers(top.find("suppliers"), cfg.pricing.max_concurrent, cfg.suppliers);
   read_agents(top.find("agents"), cfg, cfg.agents);
   apply_mode(cfg, top.find("server"));

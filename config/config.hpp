@@ -124,14 +124,26 @@ struct trace_config {
   int readers = 4;                      ///< trace readers (report queries in parallel)
 };
 
-/// `cluster:` — how this node meets the others (CAF middleman). A node with
+/// `cluster:` — how this node meets the others (CAF's io middleman). A node with
 /// `port: 0` does not listen for peers and runs alone.
 struct cluster_config {
-  std::string host = "127.0.0.1";        ///< address the node manager is published on
+  std::string bind = "127.0.0.1";        ///< address the node manager is published on
   uint16_t port = 0;                     ///< cluster port; 0: single node, no listener
   std::vector<std::string> seeds;        ///< "host:port" of nodes to join at start-up
-  milliseconds heartbeat_interval{1000}; ///< middleman heartbeat
-  milliseconds connection_timeout{5000}; ///< a silent peer is dropped after this
+  milliseconds heartbeat_interval{500};  ///< node managers' heartbeats and the middleman's
+  milliseconds failure_timeout{3000};    ///< a peer silent this long is down
+  milliseconds connection_timeout{5000}; ///< the middleman drops a silent connection after this
+  milliseconds connect_timeout{2000};    ///< bound of one attempt to reach a peer
+  milliseconds gather_timeout{1000};     ///< deadline of a question to every node (ops views)
+  int vnodes = 64;                       ///< points per engine node on the shard ring
+};
+
+/// `supervision:` — restart policy of every supervisor (OTP's intensity and period).
+struct supervision_config {
+  int max_restarts = 5;            ///< restarts within `window` before escalating
+  milliseconds window{60000};      ///< the period restarts are counted over
+  milliseconds backoff_min{100};   ///< first restart delay
+  milliseconds backoff_max{10000}; ///< cap of the doubling delay
 };
 
 /// Latency shape of a mock supplier.
@@ -218,6 +230,7 @@ struct bedbank_config {
   log_config log;
   trace_config trace;
   cluster_config cluster;
+  supervision_config supervision;
   std::vector<supplier_config> suppliers; ///< in file order
   std::vector<agent_config> agents;       ///< configured plus, in development, demo-a/demo-b
 

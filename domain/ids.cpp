@@ -63,4 +63,33 @@ bool is_hex_id(std::string_view s, size_t n) {
   return nonzero_seen;
 }
 
+namespace {
+constexpr std::string_view order_prefix = "ord_";
+constexpr std::string_view trial_prefix = "tri_";
+constexpr size_t key_chars = 16;
+} // namespace
+
+std::string new_order_id() {
+  return std::string{order_prefix} + new_span_id();
+}
+
+std::string new_trial_id(std::string_view order_id) {
+  auto key = shard_key(order_id);
+  std::string s{trial_prefix};
+  if (key.size() == key_chars)
+    s += key;
+  else
+    s += new_span_id();
+  s += new_span_id();
+  return s;
+}
+
+std::string_view shard_key(std::string_view id) {
+  if (id.starts_with(order_prefix) && id.size() > order_prefix.size())
+    return id.substr(order_prefix.size());
+  if (id.starts_with(trial_prefix) && id.size() >= trial_prefix.size() + key_chars)
+    return id.substr(trial_prefix.size(), key_chars);
+  return id;
+}
+
 } // namespace bedbank::domain

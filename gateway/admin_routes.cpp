@@ -22,6 +22,8 @@ constexpr std::string_view admin_traces_prefix = "/admin/traces/";
 constexpr std::string_view archive_path = "/admin/traces/archive";
 constexpr std::string_view suppliers_prefix = "/admin/suppliers/";
 constexpr std::string_view circuit_suffix = "/circuit";
+constexpr std::string_view nodes_prefix = "/admin/nodes/";
+constexpr std::string_view drain_suffix = "/drain";
 constexpr std::string_view prometheus_content_type = "text/plain; version=0.0.4; charset=utf-8";
 constexpr double us_per_ms = 1000.0;
 
@@ -30,25 +32,6 @@ json encode_health(const dependency_health& d) {
               {"ok", d.ok},
               {"latency_ms", static_cast<double>(d.latency_us) / us_per_ms},
               {"message", d.message}};
-}
-
-json encode_stats(const supplier_stats& s) {
-  return json{{"code", s.code},
-              {"name", s.name},
-              {"enabled", s.enabled},
-              {"circuit", s.circuit},
-              {"mode", s.mode},
-              {"consecutive_failures", s.consecutive_failures},
-              {"failures", s.errors + s.timeouts},
-              {"reset_timeout_ms", s.reset_timeout_ms},
-              {"calls", s.calls},
-              {"successes", s.successes},
-              {"errors", s.errors},
-              {"timeouts", s.timeouts},
-              {"rejected", s.rejected},
-              {"in_flight", s.in_flight},
-              {"max_concurrent", s.max_concurrent},
-              {"latency_ms", {{"p50", s.p50_ms}, {"p95", s.p95_ms}, {"p99", s.p99_ms}}}};
 }
 
 /// Escapes a Prometheus label value.
@@ -182,6 +165,20 @@ void router::route_admin(const std::shared_ptr<exchange>& x) {
       return method_not_allowed(*x, "GET");
     return cluster(x);
   }
+  if (path.compare(0, nodes_prefix.size(), nodes_prefix) == 0 &&
+      path.size() > nodes_prefix.size() + drain_suffix.size() &&
+      path.compare(path.size() - drain_suffix.size(), drain_suffix.size(), drain_suffix) == 0) {
+    x->rt = route::admin_nodes;
+    auto node =
+        path.substr(nodes_prefix.size(), path.size() - nodes_prefix.size() - drain_suffix.size());
+    if (node.find('/') != std::string::npos) {
+      fail(*x, ec::not_found, "no such endpoint: " + path);
+      return;
+    }
+    if (method != "POST")
+      return method_not_allowed(*x, "POST");
+    return drain(x, node);
+  }
   if (path == archive_path) {
     x->rt = route::admin_traces;
     if (method != "POST")
@@ -283,87 +280,6 @@ void router::health(const std::shared_ptr<exchange>& x) {
       done();
     });
   done(); // the request's own share
-}
-
-void router::suppliers(const std::shared_ptr<exchange>& x) {
-  auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
-  if (!engine) {
-    fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
-    return;
-  }
-  ask(
-      *ctx_.sys, engine, admin_timeout,
-      [x](std::vector<supplier_stats>& all) {
-        json list = json::array();
-        for (const auto& s : all)
-          list.push_back(encode_stats(s));
-        answer(*x, 200, json{{"suppliers", std::move(list)}});
-      },
-      [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, stats_atom::value);
-}
-
-void router::circuit(const std::shared_ptr<exchange>& x, const std::string& code) {
-  if (reject_media_type(*x))
-    return;
-  auto body = parse_body(*x);
-  if (!body)
-    return;
-  if (!body->is_object()) {
-    fail(*x, ec::invalid_request, "the body must be a JSON object {\"state\": ...}");
-    return;
-  }
-  for (const auto& [k, _] : body->items())
-    if (k != "state") {
-      fail(*x, ec::invalid_request, "unknown field '" + k + "'", k);
-      return;
-    }
-  auto st = body->find("state");
-  if (st == body->end() || !st->is_string() ||
-      (*st != "open" && *st != "closed" && *st != "auto")) {
-    fail(*x, ec::invalid_request, "state must be \"open\", \"closed\" or \"auto\"", "state");
-    return;
-  }
-  if (!ctx_.cfg->supplier(code)) {
-    fail(*x, ec::not_found, "no supplier '" + code + "'");
-    return;
-  }
-  auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
-  if (!engine) {
-    fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
-    return;
-  }
-  ask(
-      *ctx_.sys, engine, admin_timeout,
-      [x](supplier_stats& s) { answer(*x, 200, encode_stats(s)); },
-      [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, circuit_atom::value, code,
-      st->get<std::string>());
-}
-
-void router::cluster(const std::shared_ptr<exchange>& x) {
-  std::map<std::string, int> kinds;
-  if (ctx_.actors)
-    for (const auto& n : ctx_.actors->names())
-      ++kinds[n.substr(0, n.find(':'))];
-  json roles = json::array();
-  std::string_view r = ctx_.roles;
-  while (!r.empty()) {
-    auto c = r.find(',');
-    if (c != 0)
-      roles.push_back(std::string{r.substr(0, c)});
-    r = c == std::string_view::npos ? std::string_view{} : r.substr(c + 1);
-  }
-  const auto& srv = ctx_.cfg->server;
-  auto now = domain::now_us();
-  json node{{"id", ctx_.node_id},
-            {"address", srv.host + ":" + std::to_string(srv.port)},
-            {"pid", static_cast<int64_t>(::getpid())},
-            {"roles", std::move(roles)},
-            {"up_since", domain::format_instant_us(ctx_.started_us)},
-            {"last_heartbeat", domain::format_instant_us(now)},
-            {"state", "up"},
-            {"actors", kinds},
-            {"mailbox_backlog", nullptr}};
-  answer(*x, 200, json{{"nodes", json::array({std::move(node)})}});
 }
 
 void router::prometheus(const std::shared_ptr<exchange>& x) {

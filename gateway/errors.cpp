@@ -38,6 +38,8 @@ unsigned http_status(ec code) {
   case ec::bulkhead_full:
   case ec::storage_unavailable:
   case ec::overloaded:
+  case ec::node_unavailable:
+  case ec::version_mismatch:
     return 503;
   case ec::internal:
     return 500;

@@ -41,6 +41,8 @@ const char* to_string(route r) {
     return "/admin/suppliers/circuit";
   case route::admin_cluster:
     return "/admin/cluster";
+  case route::admin_nodes:
+    return "/admin/nodes/{id}/drain";
   case route::admin_traces:
     return "/admin/traces";
   case route::metrics:

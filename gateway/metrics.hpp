@@ -21,6 +21,7 @@ enum class route : uint8_t {
   admin_suppliers,
   admin_circuit,
   admin_cluster,
+  admin_nodes,
   admin_traces,
   admin_orders,
   metrics,

@@ -10,6 +10,7 @@
 
 #include "actors/directory.hpp"
 #include "actors/local_cache.hpp"
+#include "actors/placement.hpp"
 #include "config/config.hpp"
 #include "domain/catalog.hpp"
 
@@ -23,6 +24,8 @@ struct node_context {
   std::shared_ptr<const directory> actors;
   /// The node's in-process price cache; searches it answers skip the actor hop (may be null).
   std::shared_ptr<local_cache> cache;
+  /// Where searches and orders go in the cluster (null: this node's own actors, unit tests).
+  std::shared_ptr<const placement> place;
   std::string node_id;
   std::string roles = "all";
   int64_t started_us = 0; ///< when the node started (microseconds since epoch)

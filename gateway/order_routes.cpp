@@ -6,6 +6,7 @@
 
 #include "config/config.hpp"
 #include "domain/dates.hpp"
+#include "domain/ids.hpp"
 #include "domain/order_state.hpp"
 #include "gateway/router_detail.hpp"
 #include "protocols/agent_json.hpp"
@@ -47,8 +48,24 @@ bool same_rooms(const std::vector<domain::room_occupancy>& a,
   return true;
 }
 
-order_engine_actor engine_of(const node_context& ctx) {
-  return ctx.actors ? ctx.actors->orders() : order_engine_actor{};
+/// Picks the owner of `key` (an order or trial id) on the ring; this node's own engine when the
+/// gateway has no cluster view (tests).
+auto owner_of(const node_context& ctx, std::string key) {
+  return [place = ctx.place, actors = ctx.actors, node = ctx.node_id,
+          key = std::move(key)](std::string_view avoid) {
+    if (place)
+      return place->order_owner(key, avoid);
+    return owner_pick{actors ? actors->orders() : order_engine_actor{}, node, true};
+  };
+}
+
+/// Picks any live engine node's order engine (lists by filter).
+auto any_engine(const node_context& ctx) {
+  return [place = ctx.place, actors = ctx.actors, node = ctx.node_id](std::string_view avoid) {
+    if (place)
+      return place->any_order_engine(avoid);
+    return owner_pick{actors ? actors->orders() : order_engine_actor{}, node, true};
+  };
 }
 
 } // namespace
@@ -112,11 +129,6 @@ void router::order_trial(const std::shared_ptr<exchange>& x) {
     fail(*x, ec::invalid_request, "no exchange rate for " + in.currency, "expected_price.currency");
     return;
   }
-  auto engine = engine_of(ctx_);
-  if (!engine) {
-    fail(*x, ec::overloaded, "the order engine is restarting; retry shortly");
-    return;
-  }
   trial_request req;
   req.agent_id = x->agent->id;
   req.supplier = key->supplier;
@@ -132,8 +144,11 @@ void router::order_trial(const std::shared_ptr<exchange>& x) {
   req.currency = in.currency;
   req.scenario = *scenario;
   req.trace = trace_context{x->trace_id, x->span_id, x->agent->id};
-  ask(
-      *ctx_.sys, engine, order_timeout(*ctx_.cfg),
+  // The order id is chosen here so that the trial runs on the order's shard owner, where the
+  // create (routed by the trial id, which carries the order id) finds it in memory.
+  req.order_id = domain::new_order_id();
+  ask_routed(
+      *ctx_.sys, ctx_.place, owner_of(ctx_, req.order_id), order_timeout(*ctx_.cfg),
       [x](trial_record& t) { answer(*x, 200, order_json::encode_trial(t)); },
       [x](const caf::error& e) { fail_call(*x, e, "order engine"); }, trial_atom::value, req);
 }
@@ -154,11 +169,6 @@ void router::create_order(const std::shared_ptr<exchange>& x) {
     return;
   }
   auto in = std::get<order_json::create_input>(std::move(decoded));
-  auto engine = engine_of(ctx_);
-  if (!engine) {
-    fail(*x, ec::overloaded, "the order engine is restarting; retry shortly");
-    return;
-  }
   create_request req{x->agent->id,
                      in.trial_id,
                      in.client_reference,
@@ -166,8 +176,8 @@ void router::create_order(const std::shared_ptr<exchange>& x) {
                      in.contact_json,
                      *scenario,
                      trace_context{x->trace_id, x->span_id, x->agent->id}};
-  ask(
-      *ctx_.sys, engine, order_timeout(*ctx_.cfg),
+  ask_routed(
+      *ctx_.sys, ctx_.place, owner_of(ctx_, in.trial_id), order_timeout(*ctx_.cfg),
       [x](order_reply& r) {
         json out{{"order_id", r.order.order_id},
                  {"status", r.order.status},
@@ -220,22 +230,18 @@ void router::order_action(const std::shared_ptr<exchange>& x) {
   auto scenario = test_scenario(*x);
   if (!scenario)
     return;
-  auto engine = engine_of(ctx_);
-  if (!engine) {
-    fail(*x, ec::overloaded, "the order engine is restarting; retry shortly");
-    return;
-  }
   order_command cmd{id, x->agent->id, *scenario,
                     trace_context{x->trace_id, x->span_id, x->agent->id}};
   auto ok = [x](order_reply& r) { answer(*x, 200, order_json::encode_order(r.order)); };
   auto err = [x](const caf::error& e) { fail_call(*x, e, "order engine"); };
   auto timeout = order_timeout(*ctx_.cfg);
+  auto owner = owner_of(ctx_, id);
   if (action == "confirm")
-    ask(*ctx_.sys, engine, timeout, ok, err, confirm_atom::value, cmd);
+    ask_routed(*ctx_.sys, ctx_.place, owner, timeout, ok, err, confirm_atom::value, cmd);
   else if (action == "cancel")
-    ask(*ctx_.sys, engine, timeout, ok, err, cancel_atom::value, cmd);
+    ask_routed(*ctx_.sys, ctx_.place, owner, timeout, ok, err, cancel_atom::value, cmd);
   else
-    ask(*ctx_.sys, engine, timeout, ok, err, get_atom::value, cmd);
+    ask_routed(*ctx_.sys, ctx_.place, owner, timeout, ok, err, get_atom::value, cmd);
 }
 
 void router::list_orders(const std::shared_ptr<exchange>& x, const std::string& agent_id) {
@@ -278,13 +284,8 @@ void router::list_orders(const std::shared_ptr<exchange>& x, const std::string& 
       f.limit = n;
     }
   }
-  auto engine = engine_of(ctx_);
-  if (!engine) {
-    fail(*x, ec::overloaded, "the order engine is restarting; retry shortly");
-    return;
-  }
-  ask(
-      *ctx_.sys, engine, order_timeout(*ctx_.cfg),
+  ask_routed(
+      *ctx_.sys, ctx_.place, any_engine(ctx_), order_timeout(*ctx_.cfg),
       [x](std::vector<order_record>& orders) {
         answer(*x, 200, order_json::encode_order_list(orders));
       },

@@ -134,6 +134,10 @@ void fail_call(exchange& x, const caf::error& err, const char* what) {
   auto msg = message_of(err);
   if (code == ec::none)
     code = ec::internal;
+  if (is_receiver_gone(err) && code != ec::node_unavailable) {
+    code = ec::node_unavailable;
+    msg = std::string{"the node running the "} + what + " went down; retry shortly";
+  }
   if (msg.empty()) {
     if (code == ec::supplier_timeout)
       msg = std::string{"the "} + what + " did not answer in time";
@@ -356,14 +360,16 @@ void router::search(const std::shared_ptr<exchange>& x) {
       return;
     }
   }
-  auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
-  if (!engine) {
-    fail(*x, ec::overloaded, "the query engine is restarting; retry shortly");
-    return;
-  }
+  // The least busy live engine node runs it (this node's own when it is an engine and idle).
+  auto pick = [place = ctx_.place, actors = ctx_.actors,
+               node = ctx_.node_id](std::string_view avoid) {
+    if (place)
+      return place->search_engine(avoid);
+    return engine_pick{actors ? actors->engine() : query_engine_actor{}, node, {}};
+  };
   search_request sreq{q, trace_context{x->trace_id, x->span_id, x->agent->id}};
-  ask(
-      *ctx_.sys, engine, cfg.pricing.supplier_timeout + search_grace,
+  ask_routed(
+      *ctx_.sys, ctx_.place, pick, cfg.pricing.supplier_timeout + search_grace,
       [x, q](search_result& r) { x->owner->answer_search(*x, r, r.search_id, r.cache_hit, q); },
       [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, search_atom::value,
       std::move(sreq));

@@ -100,10 +100,17 @@ private:
   // admin_routes.cpp
   void route_admin(const std::shared_ptr<exchange>& x);
   void health(const std::shared_ptr<exchange>& x);
-  void suppliers(const std::shared_ptr<exchange>& x);
-  void circuit(const std::shared_ptr<exchange>& x, const std::string& code);
-  void cluster(const std::shared_ptr<exchange>& x);
   void prometheus(const std::shared_ptr<exchange>& x);
+
+  // cluster_routes.cpp: answers gathered from every node, each with a deadline.
+  /// GET /admin/suppliers: every engine node's breakers, summed per supplier.
+  void suppliers(const std::shared_ptr<exchange>& x);
+  /// POST /admin/suppliers/{code}/circuit, applied on every engine node.
+  void circuit(const std::shared_ptr<exchange>& x, const std::string& code);
+  /// GET /admin/cluster.
+  void cluster(const std::shared_ptr<exchange>& x);
+  /// POST /admin/nodes/{id}/drain.
+  void drain(const std::shared_ptr<exchange>& x, const std::string& node);
 
   node_context ctx_;
   std::shared_ptr<metrics> metrics_;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "gateway/router.hpp"
+#include "protocols/errors.hpp"
 
 namespace bedbank::gateway {
 
@@ -80,6 +81,43 @@ void ask(caf::actor_system& sys, const Handle& dest, std::chrono::milliseconds t
   sys.spawn([=](caf::event_based_actor* self) mutable {
     self->request(dest, timeout, xs...).then(ok, [err](caf::error& e) mutable { err(e); });
   });
+}
+
+/// Sends one request to the actor `pick(avoid)` chooses (an engine_pick or owner_pick: `.engine`
+/// and `.node`). When the receiver is gone — its node died during the call or before — that
+/// node is suspected (routed around) and the call goes once more to the next choice: every call
+/// routed this way is idempotent (searches and reads; trials; creates by client reference;
+/// confirm and cancel). The pick (a search's in-flight lease) lives until the call settles.
+template <class Pick, class Ok, class Err, class... Ts>
+void ask_routed(caf::actor_system& sys, std::shared_ptr<const placement> place, Pick pick,
+                std::chrono::milliseconds timeout, Ok ok, Err err, Ts... xs) {
+  auto first = pick(std::string_view{});
+  if (!first.engine) {
+    err(make_error(ec::node_unavailable, "no engine node is up to take this; retry shortly"));
+    return;
+  }
+  auto first_engine = first.engine;
+  auto* system = &sys;
+  // The error handlers hold the picks (a search's in-flight lease) until the calls settle.
+  ask(
+      sys, first_engine, timeout, ok,
+      [=](const caf::error& e) mutable {
+        if (!place || !is_receiver_gone(e)) {
+          err(e);
+          return;
+        }
+        place->suspect(first.node);
+        auto second = pick(std::string_view{first.node});
+        if (!second.engine || second.node == first.node) {
+          err(e);
+          return;
+        }
+        auto second_engine = second.engine;
+        ask(
+            *system, second_engine, timeout, ok,
+            [err, second](const caf::error& e2) mutable { err(e2); }, xs...);
+      },
+      xs...);
 }
 
 } // namespace bedbank::gateway

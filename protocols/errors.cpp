@@ -1,6 +1,7 @@
 // bedbank error codes as CAF errors.
 #include "protocols/errors.hpp"
 
+#include <caf/exit_reason.hpp>
 #include <caf/message.hpp>
 #include <caf/sec.hpp>
 
@@ -52,6 +53,10 @@ const char* to_string(ec x) {
     return "method_not_allowed";
   case ec::headers_too_large:
     return "headers_too_large";
+  case ec::node_unavailable:
+    return "node_unavailable";
+  case ec::version_mismatch:
+    return "version_mismatch";
   }
   return "internal";
 }
@@ -73,6 +78,33 @@ ec code_of(const caf::error& err) {
       return ec::supplier_unavailable;
   }
   return ec::internal;
+}
+
+bool is_receiver_gone(const caf::error& err) {
+  if (!err)
+    return false;
+  if (err.category() == ec_category)
+    return static_cast<ec>(err.code()) == ec::node_unavailable;
+  if (err.category() == caf::atom("system")) {
+    switch (static_cast<caf::sec>(err.code())) {
+    case caf::sec::request_receiver_down:
+    case caf::sec::no_route_to_receiving_node:
+    case caf::sec::cannot_forward_to_invalid_actor:
+    case caf::sec::connection_timeout:
+    case caf::sec::cannot_connect_to_node:
+      return true;
+    default:
+      return false;
+    }
+  }
+  static const auto exit_category =
+      caf::make_error(caf::exit_reason::remote_link_unreachable).category();
+  if (err.category() == exit_category) {
+    auto r = static_cast<caf::exit_reason>(err.code());
+    return r == caf::exit_reason::remote_link_unreachable || r == caf::exit_reason::unreachable ||
+           r == caf::exit_reason::kill || r == caf::exit_reason::unknown;
+  }
+  return false;
 }
 
 std::string message_of(const caf::error& err) {

@@ -35,6 +35,8 @@ enum class ec : uint8_t {
   unsupported_media_type, ///< a POST body that is not application/json
   method_not_allowed,     ///< the path exists, the method does not
   headers_too_large,      ///< request line or headers over the configured limit
+  node_unavailable,       ///< the node that owns the work is down and no other took it yet
+  version_mismatch,       ///< a peer node speaks another wire version (cluster only)
 };
 
 /// The snake_case code of the API's error body.
@@ -50,6 +52,10 @@ caf::error make_error(ec code, std::string message);
 /// CAF's request_timeout / request_receiver_down, which map to supplier_timeout
 /// and supplier_unavailable respectively).
 ec code_of(const caf::error& err);
+
+/// Whether `err` says the receiver is gone — it exited, or its node died or cannot be reached —
+/// so that the same call to another actor may succeed.
+bool is_receiver_gone(const caf::error& err);
 
 /// The human sentence carried by an error made with make_error (empty otherwise).
 std::string message_of(const caf::error& err);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor.hpp>
 #include <caf/meta/type_name.hpp>
 #include <caf/type_id.hpp>
 
@@ -487,12 +488,15 @@ struct trial_request {
   std::string currency;       ///< of expected_minor; the order's price currency
   std::string scenario;       ///< development `Test` header, may be empty
   trace_context trace;
+  /// The order id the trial will become, chosen by the gateway so that the trial, the create
+  /// and every later call of the order reach the order's shard owner (empty: the engine picks).
+  std::string order_id;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, trial_request& x) {
   return f(caf::meta::type_name("trial_request"), x.agent_id, x.supplier, x.hotel_id, x.hotel_code,
            x.room_code, x.board, x.check_in, x.check_out, x.rooms, x.guests_json, x.expected_minor,
-           x.currency, x.scenario, x.trace);
+           x.currency, x.scenario, x.trace, x.order_id);
 }
 
 /// POST /api/orders as the gateway hands it to the order engine.
@@ -724,6 +728,63 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.through_us, x.duration_us, x.more, x.error);
 }
 
+// -- cluster -------------------------------------------------------------------------
+
+/// One node of the cluster as it describes itself in joins and heartbeats. The actor handles
+/// are the node's own; a member list relayed by another node is read for discovery only (a
+/// node takes a member's handles from that member, over a direct connection).
+struct member_info {
+  std::string node_id;
+  std::string host;  ///< cluster address (cluster.bind)
+  uint16_t port = 0; ///< cluster port
+  std::string api;   ///< agent API "host:port", for operators
+  int64_t pid = 0;
+  std::vector<std::string> roles; ///< gateway, engine, journal
+  int64_t up_since_us = 0;        ///< start of this incarnation; a restarted node has a newer one
+  std::string version;            ///< wire version; nodes with different ones refuse each other
+  std::string state;              ///< up | draining (as the node says) | down (as the viewer saw)
+  uint64_t seq = 0;               ///< heartbeat number within the incarnation
+  int64_t load = 0;               ///< searches in flight on the node
+  int64_t last_heartbeat_us = 0;  ///< viewer's clock: when it last heard from the node
+  caf::actor manager;             ///< its NODE MANAGER
+  caf::actor query_engine;        ///< engine role
+  caf::actor order_engine;        ///< engine role
+  caf::actor span_writer;         ///< journal role
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(caf::meta::type_name("member_info"), x.node_id, x.host, x.port, x.api, x.pid, x.roles,
+           x.up_since_us, x.version, x.state, x.seq, x.load, x.last_heartbeat_us, x.manager,
+           x.query_engine, x.order_engine, x.span_writer);
+}
+
+/// A name with a count (actors of one kind, a mailbox's backlog).
+struct named_count {
+  std::string name;
+  int64_t value = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, named_count& x) {
+  return f(caf::meta::type_name("named_count"), x.name, x.value);
+}
+
+/// What a node reports of itself for GET /admin/cluster.
+struct node_status {
+  member_info self;
+  std::vector<named_count> actors;   ///< live actors per kind (search, order, hold, ...)
+  std::vector<named_count> mailbox;  ///< long-lived actors' mailbox backlog; -1: no answer in time
+  int64_t actors_running = 0;        ///< every actor of the node (CAF's registry)
+  int64_t shard_points = 0;          ///< its points on the order ring as it sees the ring
+  int64_t ring_points = 0;           ///< points on that ring in all
+  uint64_t epoch = 0;                ///< how many times its view of the ring changed
+  std::vector<named_count> restarts; ///< supervisor restarts per child
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, node_status& x) {
+  return f(caf::meta::type_name("node_status"), x.self, x.actors, x.mailbox, x.actors_running,
+           x.shard_points, x.ring_points, x.epoch, x.restarts);
+}
+
 } // namespace bedbank
 
 // -- type IDs -----------------------------------------------------------------------
@@ -778,4 +839,9 @@ CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_report_query))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_group))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::trace_report))
 CAF_ADD_TYPE_ID(bedbank, (bedbank::archive_pass))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::member_info))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::member_info>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::named_count))
+CAF_ADD_TYPE_ID(bedbank, (std::vector<bedbank::named_count>))
+CAF_ADD_TYPE_ID(bedbank, (bedbank::node_status))
 CAF_END_TYPE_ID_BLOCK(bedbank)

@@ -1,12 +1,56 @@
-// One place that registers all message types with CAF.
+// One place that registers all message types with CAF, and the wire version.
 #include "protocols/registry.hpp"
+
+#include <cstdio>
+#include <cstdlib>
+#include <utility>
+#include <vector>
+
+#include <caf/binary_serializer.hpp>
+#include <caf/message.hpp>
 
 #include "protocols/errors.hpp"
 #include "protocols/messages.hpp"
 
-#include <caf/message.hpp>
+#ifndef BEDBANK_VERSION
+#define BEDBANK_VERSION "0"
+#endif
 
 namespace bedbank {
+
+namespace {
+
+constexpr uint64_t fnv_offset = 14695981039346656037ull;
+constexpr uint64_t fnv_prime = 1099511628211ull;
+
+void mix(uint64_t& h, const char* data, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= fnv_prime;
+  }
+}
+
+/// Name and default serialization of the type with ID `first + I`.
+template <caf::type_id_t I> void fold_type(uint64_t& h) {
+  constexpr auto id = caf::id_block::bedbank_first_type_id + I;
+  using type = typename caf::type_by_id<id>::type;
+  std::string name = caf::type_name_by_id<id>::value;
+  mix(h, name.data(), name.size());
+  std::vector<char> buf;
+  caf::binary_serializer sink{static_cast<caf::execution_unit*>(nullptr), buf};
+  type value{};
+  if (auto err = sink(value))
+    mix(h, "!", 1);
+  mix(h, buf.data(), buf.size());
+  mix(h, ";", 1);
+}
+
+template <caf::type_id_t... Is>
+void fold_all(uint64_t& h, std::integer_sequence<caf::type_id_t, Is...>) {
+  (fold_type<Is>(h), ...);
+}
+
+} // namespace
 
 void register_types(caf::actor_system_config& cfg) {
   cfg.add_message_types<caf::id_block::bedbank>();
@@ -22,6 +66,22 @@ void register_types(caf::actor_system_config& cfg) {
     }
     return out;
   });
+}
+
+const std::string& wire_version() {
+  static const std::string version = [] {
+    if (const char* forced = std::getenv("BEDBANK_WIRE_VERSION"); forced && *forced)
+      return std::string{forced};
+    constexpr auto count =
+        caf::id_block::bedbank_last_type_id - caf::id_block::bedbank_first_type_id + 1;
+    uint64_t h = fnv_offset;
+    fold_all(h, std::make_integer_sequence<caf::type_id_t, count>{});
+    char hex[17];
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(h));
+    return std::string{"bedbank/"} + BEDBANK_VERSION + " wire/" + std::to_string(wire_revision) +
+           " types/" + hex;
+  }();
+  return version;
 }
 
 } // namespace bedbank

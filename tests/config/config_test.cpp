@@ -482,11 +482,41 @@ cluster:
   CAF_REQUIRE_EQUAL(cfg.cluster.seeds.size(), 2u);
   CAF_CHECK_EQUAL(cfg.cluster.seeds[1], "127.0.0.1:4003");
   CAF_CHECK_EQUAL(cfg.cluster.heartbeat_interval.count(), 500);
-  auto from_string = parse_config("", {"cluster.seeds=127.0.0.1:4002,127.0.0.1:4003"});
+  CAF_CHECK_EQUAL(cfg.cluster.bind, "127.0.0.1");
+  CAF_CHECK_EQUAL(cfg.cluster.failure_timeout.count(), 3000);
+  CAF_CHECK_EQUAL(cfg.cluster.vnodes, 64);
+  auto from_string = parse_config("cluster: {port: 4001}",
+                                  {"cluster.seeds=127.0.0.1:4002,127.0.0.1:4003",
+                                   "cluster.bind=10.0.0.7", "cluster.failure_timeout=2s"});
   REQUIRE_OK(from_string);
-  CAF_CHECK_EQUAL(std::get<bedbank_config>(from_string).cluster.seeds.size(), 2u);
-  CAF_CHECK_EQUAL(key_of("cluster: {seeds: [nohost]}"), "cluster.seeds[0]");
+  const auto& fs = std::get<bedbank_config>(from_string).cluster;
+  CAF_CHECK_EQUAL(fs.seeds.size(), 2u);
+  CAF_CHECK_EQUAL(fs.bind, "10.0.0.7");
+  CAF_CHECK_EQUAL(fs.failure_timeout.count(), 2000);
+  CAF_CHECK_EQUAL(key_of("cluster: {port: 4001, seeds: [nohost]}"), "cluster.seeds[0]");
   CAF_CHECK_EQUAL(key_of("cluster: {port: 8080}"), "cluster.port");
+  CAF_CHECK_EQUAL(key_of("cluster: {seeds: ['127.0.0.1:4002']}"), "cluster.port");
   CAF_CHECK_EQUAL(key_of("cluster: {heartbeat_interval: 5s, connection_timeout: 5s}"),
+                  "cluster.failure_timeout");
+  CAF_CHECK_EQUAL(key_of("cluster: {heartbeat_interval: 1s, failure_timeout: 3s, "
+                         "connection_timeout: 1s}"),
                   "cluster.connection_timeout");
+  CAF_CHECK_EQUAL(key_of("cluster: {vnodes: 0}"), "cluster.vnodes");
+  CAF_CHECK_EQUAL(key_of("cluster: {bind: ''}"), "cluster.bind");
+  CAF_CHECK_EQUAL(key_of("cluster: {host: 127.0.0.1}"), "cluster.host");
+}
+
+CAF_TEST(supervision section) {
+  auto result =
+      parse_config("supervision: {max_restarts: 3, window: 10s}", {"supervision.backoff_min=50ms"});
+  REQUIRE_OK(result);
+  const auto& s = std::get<bedbank_config>(result).supervision;
+  CAF_CHECK_EQUAL(s.max_restarts, 3);
+  CAF_CHECK_EQUAL(s.window.count(), 10000);
+  CAF_CHECK_EQUAL(s.backoff_min.count(), 50);
+  CAF_CHECK_EQUAL(s.backoff_max.count(), 10000);
+  CAF_CHECK_EQUAL(key_of("supervision: {max_restarts: -1}"), "supervision.max_restarts");
+  CAF_CHECK_EQUAL(key_of("supervision: {backoff_min: 2s, backoff_max: 1s}"),
+                  "supervision.backoff_max");
+  CAF_CHECK_EQUAL(key_of("supervision: {intensity: 3}"), "supervision.intensity");
 }

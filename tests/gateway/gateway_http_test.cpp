@@ -17,6 +17,9 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <nlohmann/json.hpp>
 
+#include <caf/io/middleman.hpp>
+
+#include "cluster/cluster.hpp"
 #include "domain/dates.hpp"
 #include "gateway/server.hpp"
 #include "protocols/errors.hpp"
@@ -188,10 +191,12 @@ struct fixture {
   query_engine_actor engine;
   journal_actor journal;
   trace_reader_actor traces;
+  node_manager_actor manager;
   std::unique_ptr<gateway::server> srv;
 
   fixture() {
     register_types(cfg);
+    cfg.load<caf::io::middleman>();
     sys = std::make_unique<caf::actor_system>(cfg);
     engine = sys->spawn(stub_engine, st);
     journal = sys->spawn(stub_journal, st);
@@ -224,12 +229,28 @@ struct fixture {
     lim.api_key = key_limited;
     lim.rate_limit_per_minute = 3;
     c->agents.push_back(lim);
+    // A node alone: its view and its node manager (cluster.port 0: not published).
+    auto env = std::make_shared<node_env>();
+    env->cfg = c;
+    env->actors = dir;
+    env->node_id = "node-test";
+    env->counters = std::make_shared<actor_counters>();
+    std::vector<std::string> roles{"engine", "gateway", "journal"};
+    auto view = std::make_shared<cluster::view>("node-test", roles, dir, env->counters, 64,
+                                                std::chrono::milliseconds{3000});
+    env->place = view;
+    c->server.node_id = "node-test";
+    manager = cluster::spawn_node_manager(*sys, env, view, cluster::describe_self(*c, roles, 1));
+    // The manager publishes itself into the view as it starts.
+    for (int i = 0; i < 500 && !view->manager_of("node-test"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds{2});
     gateway::node_context ctx;
     ctx.sys = sys.get();
     ctx.cfg = c;
     ctx.catalog = std::make_shared<domain::catalog>(domain::demo_hotels(5),
                                                     std::vector<std::string>{"hotelbeds"});
     ctx.actors = dir;
+    ctx.place = view;
     ctx.node_id = "node-test";
     ctx.started_us = 1;
     srv = std::make_unique<gateway::server>(ctx);
@@ -242,6 +263,7 @@ struct fixture {
     caf::anon_send_exit(engine, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(journal, caf::exit_reason::user_shutdown);
     caf::anon_send_exit(traces, caf::exit_reason::user_shutdown);
+    caf::anon_send_exit(manager, caf::exit_reason::user_shutdown);
   }
 
   uint16_t agent_port() const { return srv->agent_port(); }
