@@ -23,12 +23,14 @@ member_info describe_self(const config::bedbank_config& cfg, const std::vector<s
                           int64_t up_since_us);
 
 /// The node manager: keeps `v` up to date and tells the node's order engine when the ring
-/// moves. It joins `cfg.cluster.seeds` and heartbeats every member it knows.
+/// moves. It joins `cfg.cluster.seeds` and heartbeats every member it knows. With `timed`
+/// false it arms no timer of its own and runs one heartbeat round per (tick_atom, 0) it is sent
+/// (deterministic tests).
 node_manager_actor spawn_node_manager(caf::actor_system& sys, std::shared_ptr<const node_env> env,
-                                      std::shared_ptr<view> v, member_info self);
+                                      std::shared_ptr<view> v, member_info self, bool timed = true);
 
-/// Publishes `manager` on cluster.bind:cluster.port (nothing when the port is 0); answers the
-/// port, or an error naming the address.
+/// Publishes `manager` on cluster.bind:cluster.port (nothing when the port is 0), then starts
+/// it (it reaches the seeds); answers the port, or an error naming the address.
 caf::expected<uint16_t> publish_manager(caf::actor_system& sys, const node_manager_actor& manager,
                                         const config::cluster_config& cfg);
 

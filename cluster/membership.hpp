@@ -61,6 +61,11 @@ public:
   /// for the others, when it was last heard from.
   std::vector<member_info> list() const;
 
+  /// list() for other nodes: the members without their actor handles (a node reaches a member
+  /// it hears of directly and takes the handles from it, so no message is routed through a
+  /// third node).
+  std::vector<member_info> gossip() const;
+
   /// The entry of `node` (null when unknown; never this node).
   const member_entry* find(const std::string& node) const;
 

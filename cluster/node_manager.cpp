@@ -46,6 +46,7 @@ struct manager_state {
   std::unique_ptr<membership> table;
   caf::io::middleman_actor mm;
   uint64_t gen = 0;
+  bool timed = true; ///< false: no timer of its own; every (tick_atom, 0) runs one round
   int64_t failure_us = 0;
   std::set<std::string> reaching;            ///< "host:port" being connected to
   std::map<std::string, int64_t> next_reach; ///< "host:port" → earliest next attempt (µs)
@@ -212,6 +213,8 @@ void reach(manager_pointer self, const std::string& host, uint16_t port) {
 }
 
 void arm(manager_pointer self) {
+  if (!self->state.timed)
+    return;
   auto gen = ++self->state.gen;
   self->delayed_send(self, self->state.env->cfg->cluster.heartbeat_interval, tick_atom::value, gen);
 }
@@ -236,7 +239,7 @@ void beat(manager_pointer self) {
   }
   auto& me = refresh_self(self);
   me.seq = static_cast<uint64_t>(now); // grows across a restart of this manager too
-  auto list = st.table->list();
+  auto list = st.table->gossip();
   auto timeout = st.env->cfg->cluster.failure_timeout;
   for (const auto& [id, e] : st.table->others()) {
     if (!e.info.manager)
@@ -282,7 +285,6 @@ void gather_status(manager_pointer self, caf::typed_response_promise<node_status
     kinds["order"] = c->orders.load();
     kinds["hold"] = c->holds.load();
   }
-  ++kinds["node_manager"];
   auto names = st.env->actors->names();
   for (const auto& n : names)
     ++kinds[n.substr(0, n.find(':'))];
@@ -329,14 +331,15 @@ void gather_status(manager_pointer self, caf::typed_response_promise<node_status
 
 node_manager_actor::behavior_type manager_behavior(manager_pointer self,
                                                    std::shared_ptr<const node_env> env,
-                                                   std::shared_ptr<view> v, member_info me) {
+                                                   std::shared_ptr<view> v, member_info me,
+                                                   bool timed) {
   auto& st = self->state;
+  st.timed = timed;
   st.env = std::move(env);
   st.v = std::move(v);
   st.failure_us =
       std::chrono::duration_cast<std::chrono::microseconds>(st.env->cfg->cluster.failure_timeout)
           .count();
-  me.version = wire_version();
   me.state = state_up;
   st.table = std::make_unique<membership>(std::move(me), st.failure_us);
   st.mm = self->system().middleman().actor_handle();
@@ -356,7 +359,8 @@ node_manager_actor::behavior_type manager_behavior(manager_pointer self,
     }
   });
   publish(self);
-  self->send(self, tick_atom::value, ++st.gen); // reach the seeds at once
+  // The first tick (tick_atom, 0) comes from publish_manager once the port is bound, so that a
+  // node that cannot listen never joins anybody.
   return {
       [=](join_atom, member_info& m) -> caf::result<member_info, std::vector<member_info>> {
         auto& st = self->state;
@@ -380,7 +384,7 @@ node_manager_actor::behavior_type manager_behavior(manager_pointer self,
                                                       ", the joining node " + m.version);
         }
         note(self, std::move(m), "join");
-        return {refresh_self(self), st.table->list()};
+        return {refresh_self(self), st.table->gossip()};
       },
       [=](heartbeat_atom, member_info& m,
           const std::vector<member_info>& theirs) -> caf::result<member_info> {
@@ -397,7 +401,7 @@ node_manager_actor::behavior_type manager_behavior(manager_pointer self,
       },
       [=](members_atom) -> std::vector<member_info> {
         refresh_self(self);
-        return self->state.table->list();
+        return self->state.table->gossip();
       },
       [=](drain_atom) -> caf::result<member_info> {
         auto& st = self->state;
@@ -416,7 +420,7 @@ node_manager_actor::behavior_type manager_behavior(manager_pointer self,
           if (--*pending == 0)
             rp.deliver(refresh_self(self));
         };
-        auto list = st.table->list();
+        auto list = st.table->gossip();
         for (const auto* e : live) {
           auto peer = caf::actor_cast<node_manager_actor>(e->info.manager);
           self->request(peer, st.env->cfg->cluster.gather_timeout, heartbeat_atom::value, me, list)
@@ -471,14 +475,12 @@ member_info describe_self(const config::bedbank_config& cfg, const std::vector<s
 }
 
 node_manager_actor spawn_node_manager(caf::actor_system& sys, std::shared_ptr<const node_env> env,
-                                      std::shared_ptr<view> v, member_info self) {
-  return sys.spawn(manager_behavior, std::move(env), std::move(v), std::move(self));
+                                      std::shared_ptr<view> v, member_info self, bool timed) {
+  return sys.spawn(manager_behavior, std::move(env), std::move(v), std::move(self), timed);
 }
 
 caf::expected<uint16_t> publish_manager(caf::actor_system& sys, const node_manager_actor& manager,
                                         const config::cluster_config& cfg) {
-  if (cfg.port == 0)
-    return uint16_t{0};
   sys.middleman().close(cfg.port); // a restarted manager takes over its predecessor's port
   auto res = sys.middleman().publish(manager, cfg.port, cfg.bind.c_str(), false);
   if (!res)

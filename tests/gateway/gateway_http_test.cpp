@@ -241,6 +241,7 @@ struct fixture {
     env->place = view;
     c->server.node_id = "node-test";
     manager = cluster::spawn_node_manager(*sys, env, view, cluster::describe_self(*c, roles, 1));
+    CAF_REQUIRE(cluster::publish_manager(*sys, manager, c->cluster));
     // The manager publishes itself into the view as it starts.
     for (int i = 0; i < 500 && !view->manager_of("node-test"); ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds{2});
