@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/factories.hpp"
+#include "actors/probe.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
 #include "log/log.hpp"
@@ -120,6 +121,7 @@ archive_pass run_pass(archiver_pointer self, int64_t budget_us, bool force_reten
 
 archiver_actor::behavior_type archiver_behavior(archiver_pointer self,
                                                 std::shared_ptr<const node_env> env) {
+  answer_probes(self);
   auto& st = self->state;
   st.env = std::move(env);
   auto client = archive_client(*st.env->cfg);
@@ -143,6 +145,12 @@ archiver_actor::behavior_type archiver_behavior(archiver_pointer self,
       [=](tick_atom, uint64_t gen) {
         if (gen != self->state.gen)
           return;
+        // One archiver of the cluster works on its timer: the leader's (the live journal node
+        // with the smallest id). The others look again next interval.
+        if (const auto& place = self->state.env->place; place && !place->leads()) {
+          arm(self, self->state.env->cfg->trace.archive_interval);
+          return;
+        }
         auto p = run_pass(self, slice_budget_us, false);
         arm(self, p.more ? milliseconds{0} : self->state.env->cfg->trace.archive_interval);
       },

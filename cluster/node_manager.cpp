@@ -481,13 +481,17 @@ node_manager_actor spawn_node_manager(caf::actor_system& sys, std::shared_ptr<co
 
 caf::expected<uint16_t> publish_manager(caf::actor_system& sys, const node_manager_actor& manager,
                                         const config::cluster_config& cfg) {
-  sys.middleman().close(cfg.port); // a restarted manager takes over its predecessor's port
-  auto res = sys.middleman().publish(manager, cfg.port, cfg.bind.c_str(), false);
-  if (!res)
-    return make_error(ec::storage_unavailable, "cannot listen for peers on " +
-                                                   endpoint(cfg.bind, cfg.port) + ": " +
-                                                   sys.render(res.error()));
-  return res;
+  if (cfg.port != 0) {
+    sys.middleman().close(cfg.port); // a restarted manager takes over its predecessor's port
+    // SO_REUSEADDR: a node restarted at once binds again past its old connections' TIME_WAIT.
+    auto res = sys.middleman().publish(manager, cfg.port, cfg.bind.c_str(), true);
+    if (!res)
+      return make_error(ec::storage_unavailable, "cannot listen for peers on " +
+                                                     endpoint(cfg.bind, cfg.port) + ": " +
+                                                     sys.render(res.error()));
+  }
+  caf::anon_send(manager, tick_atom::value, uint64_t{0}); // start: reach the seeds
+  return cfg.port;
 }
 
 } // namespace bedbank::cluster

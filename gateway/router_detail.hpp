@@ -74,11 +74,22 @@ std::string bearer_token(std::string_view header);
 /// Compares without an early exit on the first difference.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
-/// Sends one request from a short-lived actor; exactly one of `ok` / `err` runs.
+/// Sends one request from a short-lived actor; exactly one of `ok` / `err` runs. A receiver on
+/// another node is monitored: when its node dies during the call (CAF 0.17 would only time the
+/// request out), `err` gets sec::request_receiver_down at once.
 template <class Handle, class Ok, class Err, class... Ts>
 void ask(caf::actor_system& sys, const Handle& dest, std::chrono::milliseconds timeout, Ok ok,
          Err err, Ts... xs) {
   sys.spawn([=](caf::event_based_actor* self) mutable {
+    if (dest && dest->node() != self->node()) {
+      self->monitor(dest);
+      // Runs only while the answer is awaited: once it has come, the actor is gone.
+      auto on_down = std::make_shared<Err>(err);
+      self->set_down_handler([self, on_down](caf::down_msg&) {
+        (*on_down)(caf::make_error(caf::sec::request_receiver_down));
+        self->quit();
+      });
+    }
     self->request(dest, timeout, xs...).then(ok, [err](caf::error& e) mutable { err(e); });
   });
 }
