@@ -2,6 +2,8 @@
 #   make run    install what is missing, build, start PostgreSQL/Redis/ClickHouse
 #               under .run/, migrate, serve (agent API :8080, admin :9090); Ctrl-C stops all
 #   make test   the same set-up, then every test through ctest
+#   make run-cluster  the same set-up, then three nodes on loopback (node-1 gateway, all three
+#               engines) joined over CAF's middleman; agent API :8080, admin :9090
 #   make bench  the benchmarks; figures into docs/benchmarks.md
 #   make fmt    clang-format every C++ file
 
@@ -13,7 +15,7 @@ ARGS ?=
 CONFIG ?= config/bedbank.yaml
 CTEST_ARGS ?=
 
-.PHONY: all deps build build-test run test bench fmt fmt-check services-up services-down clean
+.PHONY: all deps build build-test run run-cluster test bench fmt fmt-check services-up services-down clean
 
 all: build
 
@@ -31,9 +33,13 @@ build-test: deps
 run: build
 	@scripts/run.sh build/$(RUN_PRESET)/apps/bedbank $(CONFIG) $(ARGS)
 
+run-cluster: build
+	@scripts/run-cluster.sh build/$(RUN_PRESET)/apps/bedbank $(CONFIG) $(ARGS)
+
 # Unit tests run a second time under AddressSanitizer and UBSan.
 UNIT_TESTS := domain_test order_test config_test actors_test mock_booking_test agent_json_test \
-  order_actor_test order_json_test trace_report_test rate_limiter_test gateway_http_test
+  order_actor_test order_json_test trace_report_test rate_limiter_test gateway_http_test \
+  cluster_logic_test node_manager_test
 
 test: build-test
 	@ctest --preset $(TEST_PRESET) --no-tests=error $(CTEST_ARGS)

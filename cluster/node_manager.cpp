@@ -166,6 +166,12 @@ void join(manager_pointer self, const std::string& addr, const node_manager_acto
           });
 }
 
+int64_t heartbeat_us(manager_pointer self) {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             self->state.env->cfg->cluster.heartbeat_interval)
+      .count();
+}
+
 void reach(manager_pointer self, const std::string& host, uint16_t port) {
   auto& st = self->state;
   const auto& me = st.table->self();
@@ -178,7 +184,7 @@ void reach(manager_pointer self, const std::string& host, uint16_t port) {
   if (auto it = st.next_reach.find(addr); it != st.next_reach.end() && it->second > now)
     return;
   st.reaching.insert(addr);
-  st.next_reach[addr] = now + st.failure_us;
+  st.next_reach[addr] = now + 2 * heartbeat_us(self); // retried every other heartbeat
   auto timeout = st.env->cfg->cluster.connect_timeout;
   self->request(st.mm, timeout, caf::connect_atom::value, host, port)
       .then(
@@ -281,6 +287,7 @@ void gather_status(manager_pointer self, caf::typed_response_promise<node_status
   g->status.epoch = st.v->epoch();
   std::map<std::string, int64_t> kinds;
   if (const auto* c = st.env->counters.get()) {
+    g->status.crashes = c->crashes.load();
     kinds["search"] = c->searches.load();
     kinds["order"] = c->orders.load();
     kinds["hold"] = c->holds.load();

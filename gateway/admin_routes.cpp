@@ -34,21 +34,6 @@ json encode_health(const dependency_health& d) {
               {"message", d.message}};
 }
 
-/// Escapes a Prometheus label value.
-std::string label(std::string_view v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\' || c == '"')
-      out += '\\';
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    out += c;
-  }
-  return out;
-}
-
 /// Gauge value of a breaker state: 0 closed, 1 half-open, 2 open.
 int circuit_gauge(const std::string& state) {
   if (state == "open")
@@ -101,14 +86,15 @@ void supplier_series(std::string& out, const std::vector<supplier_stats>& all) {
     out +=
         std::string{"# HELP "} + t.name + " " + t.help + "\n# TYPE " + t.name + " " + t.type + "\n";
     for (const auto& s : all)
-      out += std::string{t.name} + "{supplier=\"" + label(s.code) + "\"} " + t.value(s) + "\n";
+      out += std::string{t.name} + "{supplier=\"" + prometheus_label(s.code) + "\"} " + t.value(s) +
+             "\n";
   }
   out += "# HELP bedbank_supplier_latency_ms Supplier call latency percentiles.\n"
          "# TYPE bedbank_supplier_latency_ms gauge\n";
   for (const auto& s : all)
     for (auto [q, v] : {std::pair{"0.5", s.p50_ms}, {"0.95", s.p95_ms}, {"0.99", s.p99_ms}})
-      out += "bedbank_supplier_latency_ms{supplier=\"" + label(s.code) + "\",quantile=\"" + q +
-             "\"} " + std::to_string(v) + "\n";
+      out += "bedbank_supplier_latency_ms{supplier=\"" + prometheus_label(s.code) +
+             "\",quantile=\"" + q + "\"} " + std::to_string(v) + "\n";
 }
 
 } // namespace
@@ -288,6 +274,8 @@ void router::prometheus(const std::shared_ptr<exchange>& x) {
     int pending = 1;
     std::optional<journal_stats> journal;
     std::optional<std::vector<supplier_stats>> suppliers;
+    std::vector<member_info> members;
+    std::map<std::string, node_status> nodes;
   };
   auto g = std::make_shared<gather>();
   auto m = metrics_;
@@ -300,6 +288,7 @@ void router::prometheus(const std::shared_ptr<exchange>& x) {
       journal_series(text, *g->journal);
     if (g->suppliers)
       supplier_series(text, *g->suppliers);
+    cluster_series(text, g->members, g->nodes);
     http_response res;
     res.content_type = std::string{prometheus_content_type};
     res.body = std::move(text);
@@ -307,7 +296,17 @@ void router::prometheus(const std::shared_ptr<exchange>& x) {
   };
   auto journal = ctx_.actors ? ctx_.actors->journal() : journal_actor{};
   auto engine = ctx_.actors ? ctx_.actors->engine() : query_engine_actor{};
-  g->pending += (journal ? 1 : 0) + (engine ? 1 : 0);
+  g->pending += (journal ? 1 : 0) + (engine ? 1 : 0) + 1;
+  gather_status([g, done](std::vector<member_info> members,
+                          std::map<std::string, node_status>& answers,
+                          std::map<std::string, std::string>&) {
+    {
+      std::lock_guard guard{g->mtx};
+      g->members = std::move(members);
+      g->nodes = std::move(answers);
+    }
+    done();
+  });
   if (journal)
     ask(
         *ctx_.sys, journal, admin_timeout,

@@ -257,59 +257,103 @@ void router::circuit(const std::shared_ptr<exchange>& x, const std::string& code
       circuit_atom::value, code, st->get<std::string>());
 }
 
-void router::cluster(const std::shared_ptr<exchange>& x) {
+void router::gather_status(status_fn k) {
   auto members = ctx_.place ? ctx_.place->members() : std::vector<member_info>{};
   std::vector<std::pair<std::string, node_manager_actor>> managers;
   for (const auto& m : members)
     if (auto nm = ctx_.place->manager_of(m.node_id))
       managers.emplace_back(m.node_id, std::move(nm));
-  auto self = ctx_.node_id;
-  auto place = ctx_.place;
   gather<node_status>(
       *ctx_.sys, managers, ctx_.cfg->cluster.gather_timeout,
-      [x, members, self, place](std::map<std::string, node_status>& answers,
-                                std::map<std::string, std::string>& missing) {
-        json nodes = json::array();
-        for (const auto& m : members) {
-          auto it = answers.find(m.node_id);
-          auto node = encode_member(it != answers.end() && m.node_id == self ? it->second.self : m);
-          // The state is this node's view (the failure detector's), the details the node's own.
-          node["state"] = m.state;
-          if (it != answers.end()) {
-            const auto& s = it->second;
-            node["pid"] = s.self.pid;
-            node["api"] = s.self.api;
-            node["load"] = {{"searches", s.self.load}};
-            node["actors"] = named(s.actors);
-            node["actors_running"] = s.actors_running;
-            node["mailbox_backlog"] = named(s.mailbox);
-            node["restarts"] = named(s.restarts);
-            node["shards"] = {
-                {"points", s.shard_points}, {"ring_points", s.ring_points}, {"epoch", s.epoch}};
-            node["answered"] = true;
-          } else {
-            node["answered"] = false;
-            if (auto why = missing.find(m.node_id); why != missing.end())
-              node["unanswered"] = why->second;
-            if (m.state != "down")
-              node["state"] = "unresponsive";
-          }
-          nodes.push_back(std::move(node));
-        }
-        json ring = json::object();
-        if (place) {
-          ring["epoch"] = place->epoch();
-          json engines = json::array();
-          for (const auto& m : members)
-            if (m.state == "up" &&
-                std::find(m.roles.begin(), m.roles.end(), "engine") != m.roles.end())
-              engines.push_back(m.node_id);
-          ring["engines"] = std::move(engines);
-        }
-        answer(*x, 200,
-               json{{"node", self}, {"ring", std::move(ring)}, {"nodes", std::move(nodes)}});
-      },
+      [members, k](std::map<std::string, node_status>& answers,
+                   std::map<std::string, std::string>& missing) { k(members, answers, missing); },
       status_atom::value);
+}
+
+void router::cluster(const std::shared_ptr<exchange>& x) {
+  auto self = ctx_.node_id;
+  auto place = ctx_.place;
+  gather_status([x, self, place](std::vector<member_info> members,
+                                 std::map<std::string, node_status>& answers,
+                                 std::map<std::string, std::string>& missing) {
+    json nodes = json::array();
+    for (const auto& m : members) {
+      auto it = answers.find(m.node_id);
+      auto node = encode_member(it != answers.end() && m.node_id == self ? it->second.self : m);
+      // The state is this node's view (the failure detector's), the details the node's own.
+      node["state"] = m.state;
+      if (it != answers.end()) {
+        const auto& s = it->second;
+        node["pid"] = s.self.pid;
+        node["api"] = s.self.api;
+        node["load"] = {{"searches", s.self.load}};
+        node["actors"] = named(s.actors);
+        node["actors_running"] = s.actors_running;
+        node["mailbox_backlog"] = named(s.mailbox);
+        node["restarts"] = named(s.restarts);
+        node["crashed_actors"] = s.crashes;
+        node["shards"] = {
+            {"points", s.shard_points}, {"ring_points", s.ring_points}, {"epoch", s.epoch}};
+        node["answered"] = true;
+      } else {
+        node["answered"] = false;
+        if (auto why = missing.find(m.node_id); why != missing.end())
+          node["unanswered"] = why->second;
+        if (m.state != "down")
+          node["state"] = "unresponsive";
+      }
+      nodes.push_back(std::move(node));
+    }
+    json ring = json::object();
+    if (place) {
+      ring["epoch"] = place->epoch();
+      json engines = json::array();
+      for (const auto& m : members)
+        if (m.state == "up" && std::find(m.roles.begin(), m.roles.end(), "engine") != m.roles.end())
+          engines.push_back(m.node_id);
+      ring["engines"] = std::move(engines);
+    }
+    answer(*x, 200, json{{"node", self}, {"ring", std::move(ring)}, {"nodes", std::move(nodes)}});
+  });
+}
+
+void cluster_series(std::string& out, const std::vector<member_info>& members,
+                    const std::map<std::string, node_status>& answers) {
+  std::map<std::string, int> by_state{{"up", 0}, {"draining", 0}, {"down", 0}};
+  for (const auto& m : members)
+    ++by_state[m.state];
+  out += "# HELP bedbank_cluster_nodes Nodes of the cluster by state, as this node sees them.\n"
+         "# TYPE bedbank_cluster_nodes gauge\n";
+  for (const auto& [state, n] : by_state)
+    out += "bedbank_cluster_nodes{state=\"" + prometheus_label(state) + "\"} " + std::to_string(n) +
+           "\n";
+  auto family = [&](const char* name, const char* help, const char* type) {
+    out += std::string{"# HELP "} + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto sample = [&](const char* name, const std::string& node, const char* label,
+                    const std::string& value_label, int64_t v) {
+    out += std::string{name} + "{node=\"" + prometheus_label(node) + "\"";
+    if (label != nullptr)
+      out += std::string{","} + label + "=\"" + prometheus_label(value_label) + "\"";
+    out += "} " + std::to_string(v) + "\n";
+  };
+  family("bedbank_node_actors", "Live actors per kind on each node that answered.", "gauge");
+  for (const auto& [node, s] : answers)
+    for (const auto& a : s.actors)
+      sample("bedbank_node_actors", node, "kind", a.name, a.value);
+  family("bedbank_node_mailbox_backlog",
+         "Messages waiting in each long-lived actor's mailbox (-1: no answer in time).", "gauge");
+  for (const auto& [node, s] : answers)
+    for (const auto& a : s.mailbox)
+      sample("bedbank_node_mailbox_backlog", node, "actor", a.name, a.value);
+  family("bedbank_supervisor_restarts_total", "Restarts of each supervised actor.", "counter");
+  for (const auto& [node, s] : answers)
+    for (const auto& a : s.restarts)
+      sample("bedbank_supervisor_restarts_total", node, "child", a.name, a.value);
+  family("bedbank_actor_crashes_total", "Order and hold actors that ended with an error.",
+         "counter");
+  for (const auto& [node, s] : answers)
+    sample("bedbank_actor_crashes_total", node, nullptr, {}, s.crashes);
 }
 
 void router::drain(const std::shared_ptr<exchange>& x, const std::string& node) {

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -109,6 +110,12 @@ private:
   void circuit(const std::shared_ptr<exchange>& x, const std::string& code);
   /// GET /admin/cluster.
   void cluster(const std::shared_ptr<exchange>& x);
+  /// The members as this node sees them and the status of each that answers in time
+  /// (cluster.gather_timeout); `k` runs once, on the thread of the last answer.
+  using status_fn =
+      std::function<void(std::vector<member_info>, std::map<std::string, node_status>&,
+                         std::map<std::string, std::string>&)>;
+  void gather_status(status_fn k);
   /// POST /admin/nodes/{id}/drain.
   void drain(const std::shared_ptr<exchange>& x, const std::string& node);
 

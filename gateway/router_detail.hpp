@@ -74,6 +74,26 @@ std::string bearer_token(std::string_view header);
 /// Compares without an early exit on the first difference.
 bool constant_time_equal(std::string_view a, std::string_view b);
 
+/// Escapes a Prometheus label value.
+inline std::string prometheus_label(std::string_view v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"')
+      out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+/// The cluster's series for /metrics: nodes by state, and per node that answered its actors,
+/// mailbox backlogs, supervisor restarts and crashed actors (cluster_routes.cpp).
+void cluster_series(std::string& out, const std::vector<member_info>& members,
+                    const std::map<std::string, node_status>& answers);
+
 /// Sends one request from a short-lived actor; exactly one of `ok` / `err` runs. A receiver on
 /// another node is monitored: when its node dies during the call (CAF 0.17 would only time the
 /// request out), `err` gets sec::request_receiver_down at once.

@@ -493,6 +493,13 @@ CAF_TEST(metrics are served without a token) {
             std::string::npos);
   CAF_CHECK(text.find("bedbank_supplier_circuit_state{supplier=\"hotelbeds\"} 2") !=
             std::string::npos);
+  // The cluster's series: this node alone, up, with its actors.
+  CAF_CHECK(text.find("bedbank_cluster_nodes{state=\"up\"} 1") != std::string::npos);
+  CAF_CHECK(text.find("bedbank_node_actors{node=\"node-test\",kind=\"query_engine\"} 1") !=
+            std::string::npos);
+  CAF_CHECK(text.find("bedbank_node_mailbox_backlog{node=\"node-test\",actor=\"node_manager\"}") !=
+            std::string::npos);
+  CAF_CHECK(text.find("bedbank_actor_crashes_total{node=\"node-test\"} 0") != std::string::npos);
 }
 
 CAF_TEST(keep alive serves two requests on one connection) {
