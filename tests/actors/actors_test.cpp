@@ -375,8 +375,20 @@ CAF_TEST(the supervisor restarts a crashed child with back - off and escalates p
   policy.max_restarts = 2;
   policy.window = 60000ms;
   policy.backoff_min = 100ms;
+  // Its restarts and its escalation are spans too: a stub journal keeps them.
+  auto spans = std::make_shared<std::vector<span_record>>();
+  auto journal = keep(sys.spawn([spans]() -> journal_actor::behavior_type {
+    return {
+        [spans](span_atom, span_record& s) { spans->push_back(std::move(s)); },
+        [](span_atom, std::vector<span_record>&) {},
+        [](flush_atom) { return journal_stats{}; },
+        [](stats_atom) { return journal_stats{}; },
+        [](tick_atom, uint64_t) {},
+    };
+  }));
+  env->actors->put(directory::journal_name, caf::actor_cast<caf::strong_actor_ptr>(journal));
   auto dir = std::make_shared<directory>();
-  auto sup = spawn_node_supervisor(sys, dir, {spec}, policy);
+  auto sup = spawn_node_supervisor(sys, dir, {spec}, policy, env);
   self->monitor(sup);
   run_messages_only();
   CAF_CHECK_EQUAL(*starts, 1);
@@ -408,6 +420,18 @@ CAF_TEST(the supervisor restarts a crashed child with back - off and escalates p
                 caf::after(std::chrono::seconds(0)) >> [] {});
   CAF_CHECK(down);
   CAF_CHECK_EQUAL(*starts, 3);
+  run_messages_only();
+  CAF_REQUIRE_EQUAL(spans->size(), 3u);
+  for (const auto& sp : *spans) {
+    CAF_CHECK_EQUAL(sp.event_type, "supervision");
+    CAF_CHECK_EQUAL(sp.service, "node_supervisor");
+    CAF_CHECK_EQUAL(sp.related_id, "worker");
+    CAF_CHECK_EQUAL(sp.status, "error");
+    CAF_CHECK(sp.error_detail.find("unhandled_exception") != std::string::npos);
+  }
+  CAF_CHECK((*spans)[0].request_data.find("\"restart\"") != std::string::npos);
+  CAF_CHECK((*spans)[2].request_data.find("\"escalate\"") != std::string::npos);
+  CAF_CHECK((*spans)[1].response_data.find("\"restarts_in_window\":2") != std::string::npos);
 }
 
 CAF_TEST(the journal scrubs secrets before anything is written) {
