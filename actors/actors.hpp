@@ -133,7 +133,7 @@ using trace_reader_actor = caf::typed_actor<
     /// PostgreSQL ping.
     caf::replies_to<health_atom>::with<dependency_health>>;
 
-/// ARCHIVER: detached, one per node while the cluster has no leader; moves spans older than
+/// ARCHIVER: detached, on journal nodes; only the leader works on its timer; moves spans older than
 /// trace.hot_days to ClickHouse every trace.archive_interval and drops archive partitions
 /// older than trace.archive_days.
 using archiver_actor = caf::typed_actor<
