@@ -370,7 +370,15 @@ void router::search(const std::shared_ptr<exchange>& x) {
   search_request sreq{q, trace_context{x->trace_id, x->span_id, x->agent->id}};
   ask_routed(
       *ctx_.sys, ctx_.place, pick, cfg.pricing.supplier_timeout + search_grace,
-      [x, q](search_result& r) { x->owner->answer_search(*x, r, r.search_id, r.cache_hit, q); },
+      [x, q, cache = ctx_.cache, enabled = cfg.pricing.cache_enabled](search_result& r) {
+        // A complete answer of another node's engine is kept here too, so that the next
+        // equal search is a hit on this gateway (docs/adr/0006-edge-cache-hits.md); this
+        // node's own engine has kept it already.
+        auto key = domain::canonical_key(q);
+        if (enabled && cache && r.cache_token != 0 && !cache->get(key))
+          cache->put(key, std::make_shared<const search_result>(r));
+        x->owner->answer_search(*x, r, r.search_id, r.cache_hit, q);
+      },
       [x](const caf::error& e) { fail_call(*x, e, "query engine"); }, search_atom::value,
       std::move(sreq));
 }
