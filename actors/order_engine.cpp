@@ -180,14 +180,37 @@ void engine_span(engine_pointer self, const trace_context& tr, const char* event
   record_span(*st.env, std::move(s));
 }
 
-/// Remembers a trial here and in Redis (for inventory.hold_ttl).
-void keep_trial(engine_pointer self, const trial_record& t) {
+/// Remembers a trial here and in Redis (for inventory.hold_ttl), then runs `kept`: a trial is
+/// answered once Redis holds it, so the create finds it on whichever node it reaches (this one
+/// may die in between). A Redis that does not store it in time is logged; the trial then
+/// lives on this node only.
+void keep_trial(engine_pointer self, const trial_record& t, std::function<void()> kept) {
   auto& st = self->state;
   if (st.trials.size() < max_local_trials)
     st.trials[t.trial_id] = t;
-  if (auto cache = st.env->actors->cache())
-    self->send(cache, put_atom::value, trial_cache_key(t.trial_id), order_json::trial_to_cache(t),
-               static_cast<int64_t>(st.env->cfg->inventory.hold_ttl.count()));
+  auto cache = st.env->actors->cache();
+  if (!cache) {
+    kept();
+    return;
+  }
+  auto id = t.trial_id;
+  self->request(cache, cache_timeout, write_atom::value, trial_cache_key(t.trial_id),
+                order_json::trial_to_cache(t),
+                static_cast<int64_t>(st.env->cfg->inventory.hold_ttl.count()))
+      .then(
+          [kept, id](bool stored) {
+            if (!stored)
+              log::warn("order_engine", "Redis did not store a trial; it lives on this node only",
+                        {{"trial_id", id}});
+            kept();
+          },
+          [kept, id](caf::error&) {
+            log::warn("order_engine",
+                      "Redis did not answer in time for a trial; it lives on "
+                      "this node only",
+                      {{"trial_id", id}});
+            kept();
+          });
 }
 
 /// The trial `id` of `agent` (here, else from Redis); `ec::not_found` when unknown or expired.
@@ -356,7 +379,6 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                                     domain::price_check::available;
                     t.status = same ? "available" : "price_changed";
                   }
-                  keep_trial(self, t);
                   engine_span(self, req.trace, "trial", t.order_id, started, "success", {},
                               json{{"trial_id", t.trial_id},
                                    {"supplier", t.supplier},
@@ -369,7 +391,7 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                                    {"price", agent_json::encode_money(t.price_minor, t.currency)},
                                    {"net", agent_json::encode_money(t.net_minor, t.net_currency)}},
                               call.parent_span_id);
-                  rp.deliver(std::move(t));
+                  keep_trial(self, t, [rp, t]() mutable { rp.deliver(t); });
                 },
                 [self, rp, req, started, order_id, call](caf::error& err) mutable {
                   engine_span(self, req.trace, "trial", order_id, started,

@@ -33,6 +33,10 @@ price_cache_actor::behavior_type price_cache(cache_pointer self, config::redis_c
         // A failed write only costs a later miss.
         static_cast<void>(self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}));
       },
+      [=](write_atom, const std::string& key, const std::string& value, int64_t ttl_ms) {
+        return static_cast<bool>(
+            self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}));
+      },
       [=](health_atom) -> dependency_health { return self->state.redis->ping(); },
   };
 }
