@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh: `make bench` — bedbank's five benchmarks, figures into docs/benchmarks.md.
+# bench/run.sh: `make bench` — bedbank's six benchmarks, figures into docs/benchmarks.md.
 #
-#   bench/run.sh <build dir> [fanout|cache|journal|orders|traces ...]
+#   bench/run.sh <build dir> [fanout|cache|journal|orders|traces|cluster ...]
 #
 #   fanout   search latency with ten mock suppliers at a fixed 50 ms each and no cache
 #            (bench/fanout.yaml): wrk p50/p99 minus 50 ms = bedbank's fan-out overhead.
@@ -25,13 +25,19 @@
 #            schema with one raw INSERT over HTTP (blocks of the archive's batch size): its
 #            rows/s as the baseline.
 #
+#   cluster  bench/cluster.sh: build/<preset>/bench/cluster_bench (an order read between two
+#            actors of one process against two processes over the middleman: p50/p99 and the
+#            difference), then searches with bench/cluster.yaml (3 suppliers at 20 ms, no cache)
+#            with wrk against one `--role all` node and against a gateway node in front of three
+#            engine nodes: requests/s, p50/p99 of both.
+#
 # Everything runs on 127.0.0.1 with its own ports (PostgreSQL 35432, Redis 36379, ClickHouse
 # 38123, bedbank 38080/39090, nginx 38081) and its own run dir <build dir>/bench-run (wiped at
 # start), so it never collides with `make run` or the tests. Every process it starts is stopped
 # by PID on exit. Load is bounded: wrk, order_bench and pgbench run for fixed durations, the
 # journal bench sends a fixed number of spans, the traces bench loads a fixed number. Targets are goals printed beside the figures, not assertions: the exit code
 # is 0 when every benchmark ran (targets met or not) and 1 when one could not run. With no
-# benchmark named, all five run and docs/benchmarks.md gets the new figures (between its
+# benchmark named, all six run and docs/benchmarks.md gets the new figures (between its
 # `bench:begin`/`bench:end` markers; the text around them is kept). Naming some runs only those
 # and leaves the document alone.
 # shellcheck disable=SC2317,SC2154 # benchmarks run as "bench_$1"; results are set by printf -v
@@ -96,7 +102,7 @@ readonly start_timeout_s=30        # bedbank / nginx must answer within this
 readonly stop_timeout_s=15         # before KILL
 readonly curl_timeout_s=10
 readonly cache_warm_attempts=5
-readonly all_benchmarks="fanout cache journal orders traces"
+readonly all_benchmarks="fanout cache journal orders traces cluster"
 
 die() {
   echo "bench: $*" >&2
@@ -104,7 +110,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 <build dir> [fanout|cache|journal|orders|traces ...]" >&2
+  echo "usage: $0 <build dir> [fanout|cache|journal|orders|traces|cluster ...]" >&2
   exit 2
 }
 
@@ -257,6 +263,11 @@ metrics_summary() {
     END { for (n in sum) printf "%s (all suppliers) %s\n", n, sum[n] }
   ' "$1" 2>/dev/null | head -n 40 || true
 }
+
+# -- benchmark 6: the cluster (bench/cluster.sh) ------------------------------------------
+
+# shellcheck source=bench/cluster.sh
+. "$root/bench/cluster.sh"
 
 # -- benchmark 1: fan-out overhead --------------------------------------------------------
 
@@ -1315,6 +1326,9 @@ if [[ "${status[traces]:-}" == ran ]]; then
   traces_archive_verdict=$(verdict "$res_traces_archive_ratio >= $target_archive_ratio && $res_traces_left == 0")
   summary+=("traces: by-order p50 $res_traces_p50_ms ms p99 $res_traces_p99_ms ms, $res_traces_rps req/s, non-2xx $res_traces_non2xx, over $res_traces_spans spans loaded in $res_traces_gen_s s (target p99 <= $target_by_order_p99_ms ms: ${traces_report_verdict//\*/}); archive $res_traces_archive_rps rows/s, raw insert $res_traces_raw_rps rows/s, ratio $res_traces_archive_ratio (target >= $target_archive_ratio: ${traces_archive_verdict//\*/})")
 fi
+if [[ "${status[cluster]:-}" == ran ]]; then
+  summary+=("$(cluster_summary)")
+fi
 echo
 echo "== bench: summary =="
 for b in "${benchmarks[@]}"; do
@@ -1427,6 +1441,11 @@ section=$(mktemp)
   else
     echo "| 5. trace reports and the archive | ${status[traces]} | by-order p99 ≤ ${target_by_order_p99_ms} ms; archive ≥ ${target_archive_ratio}× raw insert | — |"
   fi
+  if ran cluster; then
+    cluster_rows
+  else
+    echo "| 6. cluster | ${status[cluster]} | reported | — |"
+  fi
   echo
   if ran fanout; then
     echo "### 1. Fan-out overhead"
@@ -1519,6 +1538,9 @@ section=$(mktemp)
   fi
   if ran traces; then
     traces_section
+  fi
+  if ran cluster; then
+    cluster_section
   fi
   echo "<!-- bench:end -->"
 } >"$section"
