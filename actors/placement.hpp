@@ -20,7 +20,7 @@ struct actor_counters {
   std::atomic<int64_t> searches{0}; ///< search actors (one per price query in flight)
   std::atomic<int64_t> orders{0};   ///< order actors (one per live order)
   std::atomic<int64_t> holds{0};    ///< hold actors (one per held order)
-  std::atomic<int64_t> crashes{0};  ///< order and hold actors that ended with an error
+  std::atomic<int64_t> crashes{0};  ///< search, order and hold actors that ended with an error
 };
 
 /// A query engine chosen for one search; `lease` counts the search as in flight on `node`

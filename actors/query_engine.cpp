@@ -4,6 +4,7 @@
 
 #include "actors/factories.hpp"
 #include "actors/probe.hpp"
+#include "log/log.hpp"
 #include "protocols/errors.hpp"
 
 namespace bedbank {
@@ -31,7 +32,16 @@ query_engine_actor::behavior_type query_engine(engine_pointer self,
         auto worker = spawn_search(self->system(), self->state.env);
         if (auto counters = self->state.env->counters) {
           ++counters->searches; // the load this node reports in its heartbeats
-          worker->attach_functor([counters] { --counters->searches; });
+          // The engine supervises its searches: one that ends with an error (its request
+          // gets the error) is counted and logged; a search is never restarted, the agent
+          // may search again.
+          worker->attach_functor([counters](const caf::error& reason) {
+            --counters->searches;
+            if (reason && reason != caf::exit_reason::user_shutdown) {
+              ++counters->crashes;
+              log::warn("query_engine", "a search actor crashed", {{"reason", to_string(reason)}});
+            }
+          });
         }
         return self->delegate(worker, a, std::move(req));
       },

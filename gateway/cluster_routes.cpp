@@ -350,7 +350,7 @@ void cluster_series(std::string& out, const std::vector<member_info>& members,
   for (const auto& [node, s] : answers)
     for (const auto& a : s.restarts)
       sample("bedbank_supervisor_restarts_total", node, "child", a.name, a.value);
-  family("bedbank_actor_crashes_total", "Order and hold actors that ended with an error.",
+  family("bedbank_actor_crashes_total", "Search, order and hold actors that ended with an error.",
          "counter");
   for (const auto& [node, s] : answers)
     sample("bedbank_actor_crashes_total", node, nullptr, {}, s.crashes);

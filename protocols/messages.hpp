@@ -778,7 +778,7 @@ struct node_status {
   int64_t ring_points = 0;           ///< points on that ring in all
   uint64_t epoch = 0;                ///< how many times its view of the ring changed
   std::vector<named_count> restarts; ///< supervisor restarts per child
-  int64_t crashes = 0;               ///< order and hold actors that ended with an error
+  int64_t crashes = 0;               ///< search, order and hold actors that ended with an error
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, node_status& x) {
