@@ -232,9 +232,13 @@ void sync_credit_lines(const bedbank::config::bedbank_config& cfg, const std::st
 /// The actor system's settings: bedbank's types, the middleman with heartbeats on (so a dead
 /// peer is noticed in seconds) and the wire version as the application identifier (so CAF's
 /// handshake refuses a node of another build).
-void configure_system(caf::actor_system_config& sys_cfg, const bedbank::config::cluster_config& c) {
+void configure_system(caf::actor_system_config& sys_cfg,
+                      const bedbank::config::bedbank_config& cfg) {
   using namespace bedbank;
+  const auto& c = cfg.cluster;
   register_types(sys_cfg);
+  sys_cfg.set("scheduler.policy",
+              cfg.server.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("middleman.heartbeat-interval", caf::timespan{c.heartbeat_interval});
   sys_cfg.set("middleman.connection-timeout", caf::timespan{c.connection_timeout});
@@ -330,7 +334,7 @@ int run_serve(const options& o) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   caf::actor_system_config sys_cfg;
-  configure_system(sys_cfg, cfg->cluster);
+  configure_system(sys_cfg, *cfg);
   caf::actor_system sys{sys_cfg};
 
   // The static mapping table: each supplier sells its configured share of the catalog.

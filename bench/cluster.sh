@@ -73,6 +73,15 @@ bench_cluster() {
     record "$out" "rr_$k" "$v"
   done
   record "$out" cmd_rr "cluster_bench --requests $cluster_rr_requests --warmup $cluster_rr_warmup"
+  # The same with CAF's sharing scheduler on both nodes (server.scheduler: sharing).
+  "$build/bench/cluster_bench" --requests "$cluster_rr_requests" --warmup "$cluster_rr_warmup" \
+    --port "$cluster_rr_port" --scheduler sharing >"$run_dir/cluster-rr-sharing.txt" 2>&1 ||
+    die "cluster: cluster_bench --scheduler sharing failed: $(cat "$run_dir/cluster-rr-sharing.txt")"
+  cat "$run_dir/cluster-rr-sharing.txt"
+  for k in local_p50_us local_p99_us remote_p50_us remote_p99_us overhead_p50_us overhead_p99_us; do
+    v=$(cluster_result "$run_dir/cluster-rr-sharing.txt" "$k") || die "cluster: no $k (sharing)"
+    record "$out" "rr_sharing_$k" "$v"
+  done
 
   "$bin" migrate --config "$cluster_config" >"$run_dir/cluster-migrate.log" 2>&1 ||
     die "bedbank migrate failed (log: $run_dir/cluster-migrate.log)"
@@ -125,11 +134,11 @@ bench_cluster() {
 # -- report (called by bench/run.sh when the benchmark ran) ------------------------------------
 
 cluster_summary() {
-  echo "cluster: cross-node request p50 ${res_cluster_rr_remote_p50_us} us / p99 ${res_cluster_rr_remote_p99_us} us against ${res_cluster_rr_local_p50_us} / ${res_cluster_rr_local_p99_us} us in one process (overhead p50 ${res_cluster_rr_overhead_p50_us} us, p99 ${res_cluster_rr_overhead_p99_us} us); searches: gateway + ${cluster_engines} engines ${res_cluster_cluster_rps} req/s (p99 ${res_cluster_cluster_p99_ms} ms) against one node ${res_cluster_single_rps} req/s (p99 ${res_cluster_single_p99_ms} ms), ratio ${res_cluster_ratio}"
+  echo "cluster: cross-node request p50 ${res_cluster_rr_remote_p50_us} us / p99 ${res_cluster_rr_remote_p99_us} us against ${res_cluster_rr_local_p50_us} / ${res_cluster_rr_local_p99_us} us in one process (overhead p50 ${res_cluster_rr_overhead_p50_us} us, p99 ${res_cluster_rr_overhead_p99_us} us; with the sharing scheduler ${res_cluster_rr_sharing_remote_p50_us} / ${res_cluster_rr_sharing_remote_p99_us} us); searches: gateway + ${cluster_engines} engines ${res_cluster_cluster_rps} req/s (p99 ${res_cluster_cluster_p99_ms} ms) against one node ${res_cluster_single_rps} req/s (p99 ${res_cluster_single_p99_ms} ms), ratio ${res_cluster_ratio}"
 }
 
 cluster_rows() {
-  echo "| 6a. cross-node request/response (an order read, one in flight) | two processes p50 **${res_cluster_rr_remote_p50_us} µs**, p99 **${res_cluster_rr_remote_p99_us} µs**; one process p50 ${res_cluster_rr_local_p50_us} µs, p99 ${res_cluster_rr_local_p99_us} µs → overhead p50 ${res_cluster_rr_overhead_p50_us} µs, p99 ${res_cluster_rr_overhead_p99_us} µs | reported | — |"
+  echo "| 6a. cross-node request/response (an order read, one in flight) | two processes p50 **${res_cluster_rr_remote_p50_us} µs**, p99 **${res_cluster_rr_remote_p99_us} µs**; one process p50 ${res_cluster_rr_local_p50_us} µs, p99 ${res_cluster_rr_local_p99_us} µs → overhead p50 ${res_cluster_rr_overhead_p50_us} µs, p99 ${res_cluster_rr_overhead_p99_us} µs (sharing scheduler: two processes p50 ${res_cluster_rr_sharing_remote_p50_us} µs, p99 ${res_cluster_rr_sharing_remote_p99_us} µs) | reported | — |"
   echo "| 6b. search throughput (3 suppliers × fixed 20 ms, no cache) | gateway node + ${cluster_engines} engine nodes **${res_cluster_cluster_rps} req/s** (p50 ${res_cluster_cluster_p50_ms} ms, p99 ${res_cluster_cluster_p99_ms} ms); one \`all\` node **${res_cluster_single_rps} req/s** (p50 ${res_cluster_single_p50_ms} ms, p99 ${res_cluster_single_p99_ms} ms) → **${res_cluster_ratio}×**, same ${nproc_count:-$(nproc)} CPUs | reported | — |"
 }
 
@@ -145,6 +154,9 @@ cluster_section() {
   echo "| one process | ${res_cluster_rr_local_p50_us} µs | ${res_cluster_rr_local_p99_us} µs |"
   echo "| two processes | ${res_cluster_rr_remote_p50_us} µs | ${res_cluster_rr_remote_p99_us} µs |"
   echo "| overhead | ${res_cluster_rr_overhead_p50_us} µs | ${res_cluster_rr_overhead_p99_us} µs |"
+  echo "| one process, \`--scheduler sharing\` | ${res_cluster_rr_sharing_local_p50_us} µs | ${res_cluster_rr_sharing_local_p99_us} µs |"
+  echo "| two processes, \`--scheduler sharing\` | ${res_cluster_rr_sharing_remote_p50_us} µs | ${res_cluster_rr_sharing_remote_p99_us} µs |"
+  echo "| overhead, \`--scheduler sharing\` (\`server.scheduler: sharing\`) | ${res_cluster_rr_sharing_overhead_p50_us} µs | ${res_cluster_rr_sharing_overhead_p99_us} µs |"
   echo
   echo "(b) Config \`bench/cluster.yaml\`: 3 mock suppliers, \`latency: {kind: fixed, fixed: 20ms}\`, no errors, \`pricing.cache_enabled: false\`, journal on. The same \`wrk\` run against one \`--role all\` node, then against a gateway-only node in front of ${cluster_engines} engine nodes (\`--role engine,journal\`), all on this machine."
   echo

@@ -1,6 +1,6 @@
 // cluster_bench: what a request costs across two nodes, against the same request inside one.
 //
-//   cluster_bench [--requests N] [--warmup W] [--port P]
+//   cluster_bench [--requests N] [--warmup W] [--port P] [--scheduler stealing|sharing]
 //
 // The request is an order read as the gateway sends it to an order's owner — (get_atom,
 // order_command) answered with an order_reply carrying a whole order_record with its history
@@ -13,6 +13,7 @@
 //       publishing the answerer on 127.0.0.1:P with bedbank's types and wire version, connects
 //       to it over the middleman (heartbeats on, as bedbank nodes run) and drives it the same
 //       way. The child is stopped by its PID at the end.
+// --scheduler picks CAF's scheduler on both nodes, as `server.scheduler` does for bedbank.
 // Prints the percentiles of both and a `RESULT key=value ...` line for bench/run.sh.
 // Exit code 0 when both parts ran, 1 when the benchmark could not run, 2 on bad flags.
 #include <algorithm>
@@ -176,12 +177,17 @@ figures summarise(std::vector<int64_t> ns) {
   return f;
 }
 
+/// --scheduler sharing (server.scheduler: sharing): both nodes use CAF's sharing scheduler.
+bool sharing_scheduler = false;
+
 void configure(caf::actor_system_config& cfg) {
   register_types(cfg);
   cfg.load<caf::io::middleman>();
   cfg.set("middleman.heartbeat-interval", caf::timespan{heartbeat});
   cfg.set("middleman.connection-timeout", caf::timespan{connection_timeout});
   cfg.set("middleman.app-identifiers", std::vector<std::string>{wire_version()});
+  if (sharing_scheduler)
+    cfg.set("scheduler.policy", caf::atom("sharing"));
 }
 
 /// Runs the driver against `target`; false (and a message) when it failed.
@@ -242,9 +248,16 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--serve")
+    if (a == "--scheduler") {
+      auto v = value();
+      if (v != "stealing" && v != "sharing") {
+        std::cerr << "cluster_bench: --scheduler is stealing or sharing\n";
+        return exit_usage;
+      }
+      sharing_scheduler = v == "sharing";
+    } else if (a == "--serve")
       return serve(static_cast<uint16_t>(std::stoi(value())));
-    if (a == "--requests")
+    else if (a == "--requests")
       requests = std::stoi(value());
     else if (a == "--warmup")
       warmup = std::stoi(value());
@@ -285,7 +298,8 @@ int main(int argc, char** argv) {
     dup2(ready_pipe[1], STDOUT_FILENO);
     close(ready_pipe[0]);
     auto port_text = std::to_string(port);
-    execl("/proc/self/exe", argv[0], "--serve", port_text.c_str(), static_cast<char*>(nullptr));
+    execl("/proc/self/exe", argv[0], "--scheduler", sharing_scheduler ? "sharing" : "stealing",
+          "--serve", port_text.c_str(), static_cast<char*>(nullptr));
     _exit(127);
   }
   close(ready_pipe[1]);

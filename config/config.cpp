@@ -759,7 +759,7 @@ bool same_host(const std::string& a, const std::string& b) {
 void read_server(const raw_node* node, server_config& s) {
   map_reader r(node, "server",
                {"host", "port", "admin_host", "admin_port", "mode", "read_timeout", "write_timeout",
-                "io_threads", "body_limit", "header_limit", "admin_token", "node_id"});
+                "io_threads", "body_limit", "header_limit", "admin_token", "node_id", "scheduler"});
   read_non_empty(r, "host", s.host);
   read_port(r, "port", s.port);
   read_non_empty(r, "admin_host", s.admin_host);
@@ -772,6 +772,7 @@ void read_server(const raw_node* node, server_config& s) {
   read_size(r, "header_limit", s.header_limit, k_min_header_limit, k_max_header_limit);
   read_string(r, "admin_token", s.admin_token);
   read_string(r, "node_id", s.node_id);
+  read_choice(r, "scheduler", s.scheduler, {"stealing", "sharing"});
   if (!valid_id(s.node_id))
     refuse("server.node_id", "must be 1 to " + std::to_string(k_max_id_length) +
                                  " letters, digits, '_', '-' or '.'" + r.line_of("node_id"));

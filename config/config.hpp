@@ -30,6 +30,9 @@ struct server_config {
   int64_t header_limit = 8192;    ///< request header bytes
   std::string admin_token;        ///< admin bearer token; demo token in development
   std::string node_id = "node-1"; ///< this node's id (overridden by --node-id)
+  /// CAF's scheduler: stealing (work stealing, polling workers) | sharing (one queue, workers
+  /// woken at once: lower latency for messages from other nodes).
+  std::string scheduler = "stealing";
 };
 
 /// `database:` — PostgreSQL.

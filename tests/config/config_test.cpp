@@ -506,6 +506,14 @@ cluster:
   CAF_CHECK_EQUAL(key_of("cluster: {host: 127.0.0.1}"), "cluster.host");
 }
 
+CAF_TEST(scheduler choice) {
+  auto result = parse_config("server: {scheduler: sharing}");
+  REQUIRE_OK(result);
+  CAF_CHECK_EQUAL(std::get<bedbank_config>(result).server.scheduler, "sharing");
+  CAF_CHECK_EQUAL(std::get<bedbank_config>(parse_config("")).server.scheduler, "stealing");
+  CAF_CHECK_EQUAL(key_of("server: {scheduler: fifo}"), "server.scheduler");
+}
+
 CAF_TEST(supervision section) {
   auto result =
       parse_config("supervision: {max_restarts: 3, window: 10s}", {"supervision.backoff_min=50ms"});
