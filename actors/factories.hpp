@@ -110,6 +110,11 @@ outbox_relay_actor spawn_outbox_relay(caf::actor_system& sys, std::shared_ptr<co
 /// Sends a span to the node's journal (if it is up); never blocks, never fails.
 void record_span(const node_env& env, span_record span);
 
+/// A span that starts a trace of its own, now, on this node: `event_type` by `service` about
+/// (`related_type`, `related_id`) with `status` (background work: supervision, crashes).
+span_record incident_span(const node_env& env, std::string event_type, std::string service,
+                          std::string related_type, std::string related_id, std::string status);
+
 } // namespace bedbank
 
 namespace bedbank {

@@ -13,6 +13,7 @@
 #include "actors/factories.hpp"
 #include "actors/probe.hpp"
 #include "domain/dates.hpp"
+#include "domain/ids.hpp"
 #include "log/log.hpp"
 #include "protocols/errors.hpp"
 #include "protocols/trace_report.hpp"
@@ -164,6 +165,21 @@ journal_actor::behavior_type journal(journal_pointer self, std::shared_ptr<const
 
 journal_actor spawn_journal(caf::actor_system& sys, std::shared_ptr<const node_env> env) {
   return sys.spawn(journal, std::move(env));
+}
+
+span_record incident_span(const node_env& env, std::string event_type, std::string service,
+                          std::string related_type, std::string related_id, std::string status) {
+  span_record s;
+  s.trace_id = domain::new_trace_id();
+  s.span_id = domain::new_span_id();
+  s.event_type = std::move(event_type);
+  s.service = std::move(service);
+  s.related_type = std::move(related_type);
+  s.related_id = std::move(related_id);
+  s.started_us = domain::now_us();
+  s.status = std::move(status);
+  s.node = env.node_id;
+  return s;
 }
 
 void record_span(const node_env& env, span_record span) {

@@ -10,6 +10,7 @@
 #include "actors/factories.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
+#include "domain/intensity.hpp"
 #include "log/log.hpp"
 
 namespace bedbank {
@@ -19,7 +20,7 @@ namespace {
 struct child_record {
   child_spec spec;
   caf::actor_addr addr;
-  std::deque<int64_t> restarts_us; ///< restart instants within the window
+  domain::restart_intensity restarts{0, 0}; ///< within the policy's window
   std::chrono::milliseconds next_backoff{0};
   uint64_t total_restarts = 0;
 };
@@ -49,23 +50,14 @@ void supervision_span(caf::stateful_actor<supervisor_state>* self, const std::st
   const auto& env = self->state.env;
   if (!env)
     return;
-  span_record s;
-  s.trace_id = domain::new_trace_id();
-  s.span_id = domain::new_span_id();
-  s.event_type = "supervision";
-  s.service = "node_supervisor";
-  s.related_type = "actor";
-  s.related_id = child;
+  auto s = incident_span(*env, "supervision", "node_supervisor", "actor", child, "error");
   s.request_data = nlohmann::json{{"action", what},
                                   {"max_restarts", self->state.policy.max_restarts},
                                   {"window_ms", self->state.policy.window.count()}}
                        .dump();
   s.response_data =
       nlohmann::json{{"delay_ms", delay_ms}, {"restarts_in_window", restarts_in_window}}.dump();
-  s.started_us = domain::now_us();
-  s.status = "error";
   s.error_detail = reason;
-  s.node = env->node_id;
   record_span(*env, std::move(s));
 }
 
@@ -95,6 +87,9 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
     auto& rec = st.children[name];
     rec.spec = std::move(spec);
     rec.next_backoff = policy.backoff_min;
+    rec.restarts = domain::restart_intensity{
+        policy.max_restarts,
+        std::chrono::duration_cast<std::chrono::microseconds>(policy.window).count()};
     if (!start_child(self, rec))
       log_line(log::level::error, "child failed to start", name);
   }
@@ -113,28 +108,23 @@ caf::behavior node_supervisor(caf::stateful_actor<supervisor_state>* self,
       if (st.stopping)
         return;
       auto now = domain::now_us();
-      auto window_us =
-          std::chrono::duration_cast<std::chrono::microseconds>(st.policy.window).count();
-      while (!rec.restarts_us.empty() && now - rec.restarts_us.front() > window_us)
-        rec.restarts_us.pop_front();
-      if (static_cast<int>(rec.restarts_us.size()) >= st.policy.max_restarts) {
+      if (rec.restarts.prune(now) == 0)
+        rec.next_backoff = st.policy.backoff_min;
+      if (rec.restarts.record(now)) {
         log_line(log::level::error, "restart intensity exceeded, escalating", name,
                  {{"reason", self->system().render(msg.reason)}});
         supervision_span(self, name, "escalate", self->system().render(msg.reason), 0,
-                         rec.restarts_us.size());
+                         rec.restarts.count());
         st.stopping = true;
         self->quit(msg.reason);
         return;
       }
-      if (rec.restarts_us.empty())
-        rec.next_backoff = st.policy.backoff_min;
-      rec.restarts_us.push_back(now);
       auto delay = rec.next_backoff;
       rec.next_backoff = std::min(rec.next_backoff * 2, st.policy.backoff_max);
       log_line(log::level::warn, "child exited, restarting", name,
                {{"reason", self->system().render(msg.reason)}, {"delay_ms", delay.count()}});
       supervision_span(self, name, "restart", self->system().render(msg.reason), delay.count(),
-                       rec.restarts_us.size());
+                       rec.restarts.count());
       self->delayed_send(self, delay, restart_atom::value, name);
       return;
     }

@@ -3,7 +3,6 @@
 // other order message to the order's own actor — spawned on demand, linked (it dies with the
 // engine), forgotten when it passivates. It also owns the hold actors and runs the hold sweep,
 // which takes over every hold whose actor is gone (after a restart, say).
-#include <deque>
 #include <unordered_map>
 
 #include <caf/all.hpp>
@@ -14,6 +13,7 @@
 #include "domain/credit.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
+#include "domain/intensity.hpp"
 #include "domain/money.hpp"
 #include "log/log.hpp"
 #include "protocols/agent_json.hpp"
@@ -49,7 +49,8 @@ struct engine_state {
   std::unordered_map<caf::actor_addr, std::string> hold_of;
   std::unordered_map<std::string, trial_record> trials;
   uint64_t sweep_gen = 0;
-  std::deque<int64_t> crashes_us; ///< order and hold actors that ended with an error, in window
+  /// Order and hold actors that ended with an error, within supervision.window.
+  domain::restart_intensity crashes{0, 0};
 };
 
 using engine_pointer = order_engine_actor::stateful_pointer<engine_state>;
@@ -118,33 +119,20 @@ void child_crashed(engine_pointer self, const char* kind, const std::string& id,
                    const caf::error& reason) {
   auto& st = self->state;
   const auto& sup = st.env->cfg->supervision;
-  auto now = domain::now_us();
-  auto window_us = std::chrono::duration_cast<std::chrono::microseconds>(sup.window).count();
-  while (!st.crashes_us.empty() && now - st.crashes_us.front() > window_us)
-    st.crashes_us.pop_front();
-  st.crashes_us.push_back(now);
+  bool too_many = st.crashes.record(domain::now_us());
   if (st.env->counters)
     ++st.env->counters->crashes;
   auto why = self->system().render(reason);
   log::warn("order_engine", std::string{kind} + " actor crashed; rebuilt on its next message",
             {{"order_id", id}, {"reason", why}});
-  span_record s;
-  s.trace_id = domain::new_trace_id();
-  s.span_id = domain::new_span_id();
-  s.event_type = "actor_crash";
-  s.service = "order_engine";
-  s.related_type = "order";
-  s.related_id = id;
+  auto s = incident_span(*st.env, "actor_crash", "order_engine", "order", id, "error");
   s.request_data = json{{"kind", kind}}.dump();
-  s.response_data = json{{"crashes_in_window", st.crashes_us.size()}}.dump();
-  s.started_us = now;
-  s.status = "error";
+  s.response_data = json{{"crashes_in_window", st.crashes.count()}}.dump();
   s.error_detail = why;
-  s.node = st.env->node_id;
   record_span(*st.env, std::move(s));
-  if (static_cast<int>(st.crashes_us.size()) > sup.max_restarts) {
+  if (too_many) {
     log::error("order_engine", "order actors crash too often; escalating",
-               {{"crashes", st.crashes_us.size()}, {"window_ms", sup.window.count()}});
+               {{"crashes", st.crashes.count()}, {"window_ms", sup.window.count()}});
     self->quit(reason);
   }
 }
@@ -277,6 +265,9 @@ order_engine_actor::behavior_type engine_behavior(engine_pointer self,
                                                   std::shared_ptr<const node_env> env) {
   answer_probes(self);
   self->state.env = std::move(env);
+  const auto& sup = self->state.env->cfg->supervision;
+  self->state.crashes = domain::restart_intensity{
+      sup.max_restarts, std::chrono::duration_cast<std::chrono::microseconds>(sup.window).count()};
   // Order and hold actors are linked: their exits arrive here as messages (they never take
   // the engine down); anybody else's exit ends the engine and, through the links, them.
   self->set_exit_handler([self](caf::exit_msg& msg) {

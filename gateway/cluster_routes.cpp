@@ -171,13 +171,20 @@ json encode_member(const member_info& m) {
               {"load", {{"searches", m.load}}}};
 }
 
+/// Every live engine node's query engine (this node's own when there is no cluster view).
+std::vector<std::pair<std::string, query_engine_actor>> engine_nodes(const node_context& ctx) {
+  if (ctx.place)
+    return ctx.place->query_engines();
+  std::vector<std::pair<std::string, query_engine_actor>> out;
+  if (ctx.actors && ctx.actors->engine())
+    out.emplace_back(ctx.node_id, ctx.actors->engine());
+  return out;
+}
+
 } // namespace
 
 void router::suppliers(const std::shared_ptr<exchange>& x) {
-  auto engines = ctx_.place ? ctx_.place->query_engines()
-                            : std::vector<std::pair<std::string, query_engine_actor>>{};
-  if (!ctx_.place && ctx_.actors && ctx_.actors->engine())
-    engines.emplace_back(ctx_.node_id, ctx_.actors->engine());
+  auto engines = engine_nodes(ctx_);
   if (engines.empty()) {
     fail(*x, ec::node_unavailable, "no engine node is up; retry shortly");
     return;
@@ -233,10 +240,7 @@ void router::circuit(const std::shared_ptr<exchange>& x, const std::string& code
     fail(*x, ec::not_found, "no supplier '" + code + "'");
     return;
   }
-  auto engines = ctx_.place ? ctx_.place->query_engines()
-                            : std::vector<std::pair<std::string, query_engine_actor>>{};
-  if (!ctx_.place && ctx_.actors && ctx_.actors->engine())
-    engines.emplace_back(ctx_.node_id, ctx_.actors->engine());
+  auto engines = engine_nodes(ctx_);
   if (engines.empty()) {
     fail(*x, ec::node_unavailable, "no engine node is up; retry shortly");
     return;
@@ -357,17 +361,8 @@ void cluster_series(std::string& out, const std::vector<member_info>& members,
 }
 
 void router::drain(const std::shared_ptr<exchange>& x, const std::string& node) {
-  if (!x->req.body.empty()) {
-    if (reject_media_type(*x))
-      return;
-    auto body = parse_body(*x);
-    if (!body)
-      return;
-    if (!body->is_object() || !body->empty()) {
-      fail(*x, ec::invalid_request, "drain takes no fields: send no body or {}");
-      return;
-    }
-  }
+  if (reject_fields(*x, "drain"))
+    return;
   auto members = ctx_.place ? ctx_.place->members() : std::vector<member_info>{};
   auto it = std::find_if(members.begin(), members.end(),
                          [&](const member_info& m) { return m.node_id == node; });

@@ -215,18 +215,9 @@ void router::order_action(const std::shared_ptr<exchange>& x) {
     return method_not_allowed(*x, "GET");
   if (!action.empty() && x->req.method != "POST")
     return method_not_allowed(*x, "POST");
-  if (!action.empty() && !x->req.body.empty()) {
-    // Confirm and cancel take no fields; a body, when sent, must still be a JSON object.
-    if (reject_media_type(*x))
-      return;
-    auto body = parse_body(*x);
-    if (!body)
-      return;
-    if (!body->is_object() || !body->empty()) {
-      fail(*x, ec::invalid_request, "confirm and cancel take no fields: send no body or {}");
-      return;
-    }
-  }
+  // Confirm and cancel take no fields; a body, when sent, must still be a JSON object.
+  if (!action.empty() && reject_fields(*x, "confirm and cancel"))
+    return;
   auto scenario = test_scenario(*x);
   if (!scenario)
     return;

@@ -175,6 +175,21 @@ std::optional<json> parse_body(exchange& x) {
   return body;
 }
 
+bool reject_fields(exchange& x, const std::string& what) {
+  if (x.req.body.empty())
+    return false;
+  if (reject_media_type(x))
+    return true;
+  auto body = parse_body(x);
+  if (!body)
+    return true;
+  if (!body->is_object() || !body->empty()) {
+    fail(x, ec::invalid_request, what + " takes no fields: send no body or {}");
+    return true;
+  }
+  return false;
+}
+
 std::map<std::string, std::string> parse_query(std::string_view q) {
   std::map<std::string, std::string> out;
   while (!q.empty()) {

@@ -65,6 +65,10 @@ bool reject_media_type(exchange& x);
 /// Parses the body as JSON or answers 400 (empty result).
 std::optional<nlohmann::json> parse_body(exchange& x);
 
+/// For actions that take no fields (confirm, cancel, drain): true when `x` has a body that is
+/// not `{}` — then it has been answered (415, or 400 naming `what` takes no fields).
+bool reject_fields(exchange& x, const std::string& what);
+
 /// Query-string parameters, percent-decoded (first value of each name wins).
 std::map<std::string, std::string> parse_query(std::string_view query);
 

@@ -8,6 +8,7 @@
 #include "domain/circuit_breaker.hpp"
 #include "domain/dates.hpp"
 #include "domain/ids.hpp"
+#include "domain/intensity.hpp"
 #include "domain/money.hpp"
 #include "domain/rate_generator.hpp"
 #include "domain/search_query.hpp"
@@ -165,4 +166,18 @@ CAF_TEST(ids are w3c shaped) {
   CAF_CHECK_NOT_EQUAL(new_trace_id(), t);
   CAF_CHECK(!is_hex_id(std::string(32, '0'), 32));
   CAF_CHECK(!is_hex_id("ABCDEF0123456789", 16));
+}
+
+CAF_TEST(restart intensity counts restarts within the window) {
+  restart_intensity r{2, 1000};
+  CAF_CHECK_EQUAL(r.prune(0), 0u);
+  CAF_CHECK(!r.record(100));
+  CAF_CHECK(!r.record(200));
+  CAF_CHECK(r.record(300)); // a third within 1000 µs: too many
+  CAF_CHECK_EQUAL(r.count(), 3u);
+  CAF_CHECK_EQUAL(r.prune(1150), 2u); // the first left the window
+  CAF_CHECK_EQUAL(r.prune(5000), 0u);
+  CAF_CHECK(!r.record(5000));
+  restart_intensity never{0, 1000};
+  CAF_CHECK(never.record(1)); // max_restarts 0: the first crash escalates
 }
