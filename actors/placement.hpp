@@ -72,6 +72,9 @@ public:
   /// journal node with the smallest id.
   virtual bool leads() const = 0;
 
+  /// The archiver for an operator's pass: this node's own, else the leader's (null: none).
+  virtual archiver_actor archiver() const = 0;
+
   /// Raised on every change of the ring (a node up, down, drained).
   virtual uint64_t epoch() const = 0;
 

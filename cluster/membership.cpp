@@ -27,7 +27,7 @@ change membership::heard(member_info m, int64_t now_us) {
       fresh || e.down || !same_incarnation || e.info.state != m.state || e.info.roles != m.roles;
   bool details = e.info.manager != m.manager || e.info.query_engine != m.query_engine ||
                  e.info.order_engine != m.order_engine || e.info.span_writer != m.span_writer ||
-                 e.info.load != m.load || e.info.seq != m.seq;
+                 e.info.archiver != m.archiver || e.info.load != m.load || e.info.seq != m.seq;
   e.info = std::move(m);
   e.last_seen_us = now_us;
   e.down = false;
@@ -87,6 +87,7 @@ std::vector<member_info> membership::gossip() const {
     out[i].query_engine = caf::actor{};
     out[i].order_engine = caf::actor{};
     out[i].span_writer = caf::actor{};
+    out[i].archiver = caf::actor{};
   }
   return out;
 }

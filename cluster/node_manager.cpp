@@ -70,6 +70,8 @@ member_info& refresh_self(manager_pointer self) {
   me.span_writer = has_role(me.roles, "journal")
                        ? caf::actor_cast<caf::actor>(dir.get<span_writer_actor>(span_writer_name))
                        : caf::actor{};
+  me.archiver =
+      has_role(me.roles, "journal") ? caf::actor_cast<caf::actor>(dir.archiver()) : caf::actor{};
   me.load = st.env->counters ? st.env->counters->searches.load() : 0;
   me.last_heartbeat_us = domain::now_us();
   return me;

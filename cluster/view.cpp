@@ -193,6 +193,15 @@ span_writer_actor view::span_writer() const {
   return {};
 }
 
+archiver_actor view::archiver() const {
+  if (auto local = local_->archiver())
+    return local;
+  auto s = current();
+  if (const auto* m = member(*s, s->leader); m != nullptr && m->node_id != self_)
+    return caf::actor_cast<archiver_actor>(m->archiver);
+  return {};
+}
+
 bool view::leads() const {
   return current()->leader == self_;
 }

@@ -41,6 +41,7 @@ public:
   owner_pick any_order_engine(std::string_view avoid = {}) const override;
   span_writer_actor span_writer() const override;
   bool leads() const override;
+  archiver_actor archiver() const override;
   uint64_t epoch() const override;
   std::vector<member_info> members() const override;
   node_manager_actor manager_of(std::string_view node) const override;

@@ -141,7 +141,10 @@ void router::traces(const std::shared_ptr<exchange>& x, std::string_view rest,
 }
 
 void router::archive_now(const std::shared_ptr<exchange>& x) {
-  auto archiver = ctx_.actors ? ctx_.actors->archiver() : archiver_actor{};
+  // This node's archiver, else the cluster leader's (a gateway without the journal role).
+  auto archiver = ctx_.place    ? ctx_.place->archiver()
+                  : ctx_.actors ? ctx_.actors->archiver()
+                                : archiver_actor{};
   if (!archiver) {
     fail(*x, ec::not_found,
          ctx_.cfg->clickhouse.enabled ? "the archiver is restarting; retry shortly"

@@ -750,12 +750,13 @@ struct member_info {
   caf::actor query_engine;        ///< engine role
   caf::actor order_engine;        ///< engine role
   caf::actor span_writer;         ///< journal role
+  caf::actor archiver;            ///< journal role, with clickhouse.enabled
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node_id, x.host, x.port, x.api, x.pid, x.roles,
            x.up_since_us, x.version, x.state, x.seq, x.load, x.last_heartbeat_us, x.manager,
-           x.query_engine, x.order_engine, x.span_writer);
+           x.query_engine, x.order_engine, x.span_writer, x.archiver);
 }
 
 /// A name with a count (actors of one kind, a mailbox's backlog).
