@@ -510,7 +510,9 @@ CAF_TEST(scheduler choice) {
   auto result = parse_config("server: {scheduler: sharing}");
   REQUIRE_OK(result);
   CAF_CHECK_EQUAL(std::get<bedbank_config>(result).server.scheduler, "sharing");
-  CAF_CHECK_EQUAL(std::get<bedbank_config>(parse_config("")).server.scheduler, "stealing");
+  auto defaults = parse_config("");
+  REQUIRE_OK(defaults);
+  CAF_CHECK_EQUAL(std::get<bedbank_config>(defaults).server.scheduler, "stealing");
   CAF_CHECK_EQUAL(key_of("server: {scheduler: fifo}"), "server.scheduler");
 }
 
