@@ -1,6 +1,6 @@
 // ARCHIVER: the seed's "30 天内存 PG, 之后归档 ClickHouse". Every trace.archive_interval it
 // moves spans older than trace.hot_days from PostgreSQL to ClickHouse in batches of
-// trace.archive_batch (persistence::span_archiver: insert, verify, delete) and drops archive
+// trace.archive_batch (persistence::span_archiver: insert, verify, delete, pipelined) and drops archive
 // partitions older than trace.archive_days. Detached: every call blocks on a database. A
 // slice of a pass is bounded in time, so a backlog of millions moves over many slices with
 // the mailbox (an operator's pass, the exit) served between them. Each pass that did
@@ -58,7 +58,11 @@ void record_pass(archiver_pointer self, const archive_pass& p, int64_t started_u
       {"inserted", p.inserted},
       {"dropped_partitions", p.dropped},
       {"through", p.through_us > 0 ? domain::format_instant_us(p.through_us) : std::string{}},
-      {"more", p.more}}.dump();
+      {"more", p.more},
+      {"ms", {{"pg_read", p.select_us / 1000},
+              {"pg_delete", p.delete_us / 1000},
+              {"ch_insert", p.insert_us / 1000},
+              {"ch_verify", p.verify_us / 1000}}}}.dump();
   s.started_us = started_us;
   s.duration_us = p.duration_us;
   s.status = p.error.empty() ? "success" : "error";
@@ -75,25 +79,18 @@ archive_pass run_pass(archiver_pointer self, int64_t budget_us, bool force_reten
   archive_pass p;
   auto started = domain::now_us();
   auto cutoff = started - static_cast<int64_t>(tc.hot_days) * us_per_day;
-  for (;;) {
-    auto step = st.archiver->run_batch(cutoff, tc.archive_batch);
-    if (!step) {
-      p.error = message_of(step.error());
-      break;
-    }
-    if (step->selected == 0)
-      break;
-    ++p.batches;
-    p.moved += step->deleted;
-    p.inserted += step->inserted;
-    p.through_us = std::max(p.through_us, step->through_us);
-    if (step->selected < static_cast<uint64_t>(tc.archive_batch))
-      break;
-    if (budget_us > 0 && domain::now_us() - started >= budget_us) {
-      p.more = true;
-      break;
-    }
-  }
+  auto run = st.archiver->run(cutoff, tc.archive_batch, budget_us);
+  if (run.error)
+    p.error = message_of(run.error);
+  p.batches = run.batches;
+  p.moved = run.deleted;
+  p.inserted = run.inserted;
+  p.through_us = run.through_us;
+  p.more = run.more;
+  p.select_us = run.select_us;
+  p.insert_us = run.insert_us;
+  p.verify_us = run.verify_us;
+  p.delete_us = run.delete_us;
   auto today = domain::today_utc();
   if (p.error.empty() && (force_retention || st.dropped_through != today)) {
     auto dropped = st.archiver->drop_before(today - tc.archive_days);

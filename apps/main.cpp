@@ -187,23 +187,11 @@ int run_archive(const options& o) {
   constexpr int64_t us_per_day = 86'400'000'000;
   auto started = domain::now_us();
   auto cutoff = started - static_cast<int64_t>(cfg.trace.hot_days) * us_per_day;
-  uint64_t moved = 0;
-  uint64_t inserted = 0;
-  uint64_t batches = 0;
-  for (;;) {
-    auto step = archiver.run_batch(cutoff, cfg.trace.archive_batch);
-    if (!step) {
-      std::cerr << "bedbank archive: " << message_of(step.error()) << " (after " << moved
-                << " spans moved)\n";
-      return 1;
-    }
-    if (step->selected == 0)
-      break;
-    ++batches;
-    moved += step->deleted;
-    inserted += step->inserted;
-    if (step->selected < static_cast<uint64_t>(cfg.trace.archive_batch))
-      break;
+  auto run = archiver.run(cutoff, cfg.trace.archive_batch);
+  if (run.error) {
+    std::cerr << "bedbank archive: " << message_of(run.error) << " (after " << run.deleted
+              << " spans moved)\n";
+    return 1;
   }
   auto dropped = archiver.drop_before(domain::today_utc() - cfg.trace.archive_days);
   if (!dropped) {
@@ -211,8 +199,13 @@ int run_archive(const options& o) {
     return 1;
   }
   auto secs = static_cast<double>(domain::now_us() - started) / 1e6;
-  std::cout << "archive: moved " << moved << " spans (" << inserted << " inserted) in " << batches
-            << " batches, " << secs << " s; dropped " << dropped->size() << " partitions\n";
+  auto s_of = [](int64_t us) { return static_cast<double>(us) / 1e6; };
+  std::cout << "archive: moved " << run.deleted << " spans (" << run.inserted << " inserted) in "
+            << run.batches << " batches, " << secs << " s; dropped " << dropped->size()
+            << " partitions\n"
+            << "archive: PostgreSQL read " << s_of(run.select_us) << " s and delete "
+            << s_of(run.delete_us) << " s, overlapping ClickHouse insert " << s_of(run.insert_us)
+            << " s and verify " << s_of(run.verify_us) << " s\n";
   return 0;
 }
 

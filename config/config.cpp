@@ -65,7 +65,6 @@ constexpr int64_t k_max_archive_days = 36500;
 constexpr milliseconds k_min_archive_interval = 100ms;
 constexpr milliseconds k_max_archive_interval = 24h;
 constexpr int64_t k_max_archive_batch = 100000;
-constexpr int64_t k_max_trace_readers = 32;
 constexpr milliseconds k_max_clickhouse_timeout = 10min;
 constexpr int64_t k_max_priority = 1000;
 constexpr int64_t k_max_breaker_failures = 1000;
@@ -918,7 +917,7 @@ void read_trace(const raw_node* node, trace_config& c) {
   read_duration(r, "archive_interval", c.archive_interval, k_min_archive_interval,
                 k_max_archive_interval);
   read_int(r, "archive_batch", c.archive_batch, 1, k_max_archive_batch);
-  read_int(r, "readers", c.readers, 1, k_max_trace_readers);
+  read_int(r, "readers", c.readers, 1, max_trace_readers);
   if (c.batch_size > c.buffer_limit)
     refuse("trace.batch_size", "must not exceed trace.buffer_limit (" +
                                    std::to_string(c.buffer_limit) + ")" + r.line_of("batch_size"));

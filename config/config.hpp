@@ -116,6 +116,9 @@ struct log_config {
 };
 
 /// `trace:` — the journal and the archive.
+/// The most trace readers a node runs (trace.readers).
+constexpr int max_trace_readers = 32;
+
 struct trace_config {
   int64_t buffer_limit = 100000;        ///< spans held in memory before dropping
   int64_t batch_size = 2000;            ///< spans per COPY
@@ -124,7 +127,7 @@ struct trace_config {
   int archive_days = 365;               ///< days in ClickHouse
   milliseconds archive_interval{60000}; ///< how often the archiver looks for old spans
   int archive_batch = 10000;            ///< spans per archive batch (insert, verify, delete)
-  int readers = 4;                      ///< trace readers (report queries in parallel)
+  int readers = 4;                      ///< trace readers (report queries in parallel), ≤ max_trace_readers
 };
 
 /// `cluster:` — how this node meets the others (CAF's io middleman). A node with

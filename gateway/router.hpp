@@ -4,6 +4,7 @@
 // a finite timeout, so no I/O thread ever blocks).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -128,7 +129,10 @@ private:
   std::vector<agent_entry> agents_;
   std::unordered_multimap<uint64_t, size_t> key_index_; ///< hash of api key → agents_ index
   std::atomic<int64_t> pending_{0};
-  std::atomic<uint64_t> reader_seq_{0}; ///< round robin over the trace readers
+  std::atomic<uint64_t> reader_seq_{0}; ///< where the search for the least busy reader starts
+  /// Reports in flight per trace reader (config caps trace.readers at max_trace_readers).
+  std::shared_ptr<std::array<std::atomic<int>, config::max_trace_readers>> reader_busy_ =
+      std::make_shared<std::array<std::atomic<int>, config::max_trace_readers>>();
 };
 
 } // namespace bedbank::gateway

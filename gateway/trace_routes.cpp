@@ -121,15 +121,33 @@ void router::traces(const std::shared_ptr<exchange>& x, std::string_view rest,
     if (q.limit == 0)
       q.limit = default_hotel_traces;
   }
-  auto reader = ctx_.actors ? ctx_.actors->traces(reader_seq_++, ctx_.cfg->trace.readers)
-                            : trace_reader_actor{};
+  // The least busy reader (reports in flight), looking from a rotating start so ties spread.
+  int readers = std::clamp(ctx_.cfg->trace.readers, 1, config::max_trace_readers);
+  auto& busy = *reader_busy_;
+  int pick = static_cast<int>(reader_seq_++ % static_cast<uint64_t>(readers));
+  for (int k = 1, best = busy[pick].load(); k < readers && best > 0; ++k) {
+    int i = (pick + k) % readers;
+    if (int n = busy[i].load(); n < best) {
+      best = n;
+      pick = i;
+    }
+  }
+  auto reader = ctx_.actors ? ctx_.actors->traces(pick, readers) : trace_reader_actor{};
   if (!reader) {
     fail(*x, ec::storage_unavailable, "the trace reader is restarting; retry shortly");
     return;
   }
+  // Held by both handlers of the call: the count drops when the call is over, whichever ran.
+  struct lease {
+    std::shared_ptr<std::array<std::atomic<int>, config::max_trace_readers>> busy;
+    int i;
+    ~lease() { --(*busy)[i]; }
+  };
+  ++busy[pick];
+  auto held = std::shared_ptr<lease>(new lease{reader_busy_, pick});
   ask(
       *ctx_.sys, reader, trace_timeout,
-      [x, format](trace_report& r) {
+      [x, format, held](trace_report& r) {
         if (format == "html")
           answer_text(*x, "text/html; charset=utf-8", trace_report_format::render_html(r));
         else if (format == "otlp")
@@ -137,7 +155,7 @@ void router::traces(const std::shared_ptr<exchange>& x, std::string_view rest,
         else
           answer(*x, 200, trace_report_format::encode_report(r));
       },
-      [x](const caf::error& e) { fail_call(*x, e, "trace reader"); }, get_atom::value, q);
+      [x, held](const caf::error& e) { fail_call(*x, e, "trace reader"); }, get_atom::value, q);
 }
 
 void router::archive_now(const std::shared_ptr<exchange>& x) {
@@ -160,7 +178,12 @@ void router::archive_now(const std::shared_ptr<exchange>& x) {
                   {"dropped_partitions", p.dropped},
                   {"through", p.through_us > 0 ? json(domain::format_instant_us(p.through_us))
                                                : json(nullptr)},
-                  {"duration_ms", p.duration_us / 1000}};
+                  {"duration_ms", p.duration_us / 1000},
+                  {"steps_ms",
+                   {{"pg_read", p.select_us / 1000},
+                    {"pg_delete", p.delete_us / 1000},
+                    {"ch_insert", p.insert_us / 1000},
+                    {"ch_verify", p.verify_us / 1000}}}};
         if (!p.error.empty()) {
           fail(*x, ec::storage_unavailable, "archive pass failed: " + p.error);
           return;

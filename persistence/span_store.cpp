@@ -83,6 +83,15 @@ constexpr const char* sql_select_archive_batch =
     "FROM trace_events WHERE created_at < to_timestamp($1::BIGINT / 1000000.0) "
     "ORDER BY created_at, id LIMIT $2";
 
+// The batch after (created_at, id) = ($3 µs, $4): the instant is built exactly from its
+// microseconds (to_timestamp takes a double).
+constexpr const char* sql_select_archive_batch_after =
+    "SELECT " BEDBANK_SPAN_COLUMNS
+    "FROM trace_events WHERE created_at < to_timestamp($1::BIGINT / 1000000.0) "
+    "AND created_at >= TIMESTAMPTZ 'epoch' + $3::BIGINT * INTERVAL '1 microsecond' "
+    "AND (created_at > TIMESTAMPTZ 'epoch' + $3::BIGINT * INTERVAL '1 microsecond' OR id > $4) "
+    "ORDER BY created_at, id LIMIT $2";
+
 constexpr const char* sql_delete_archived = "DELETE FROM trace_events WHERE id = ANY($1::bigint[])";
 
 constexpr const char* sql_raise_watermark =
@@ -348,11 +357,14 @@ caf::expected<std::vector<std::string>> span_store::hotel_orders(const std::stri
   }
 }
 
-caf::expected<std::vector<stored_span>> span_store::archive_batch(int64_t cutoff_us, int limit) {
+caf::expected<std::vector<stored_span>>
+span_store::archive_batch(int64_t cutoff_us, int limit, std::optional<archive_key> after) {
   std::vector<stored_span> result;
   try {
     auto txn = impl_->begin<pqxx::read_transaction>("span_archive_batch");
-    auto rows = impl_->run(*txn, sql_select_archive_batch, cutoff_us, limit);
+    auto rows = after ? impl_->run(*txn, sql_select_archive_batch_after, cutoff_us, limit,
+                                   after->created_us, after->id)
+                      : impl_->run(*txn, sql_select_archive_batch, cutoff_us, limit);
     result.reserve(rows.size());
     for (const auto& row : rows)
       result.push_back(read_span(row));

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,9 +71,18 @@ public:
                                                        int64_t to_us, const std::string& agent_id,
                                                        int limit);
 
+  /// Where an archive batch ended: its last span's created_at and id (batches are taken in
+  /// (created_at, id) order).
+  struct archive_key {
+    int64_t created_us = 0;
+    int64_t id = 0;
+  };
+
   /// The oldest spans created before `cutoff_us`, at most `limit`, oldest first: the next
-  /// batch for the archive.
-  caf::expected<std::vector<stored_span>> archive_batch(int64_t cutoff_us, int limit);
+  /// batch for the archive; with `after`, the batch after the one ending there (a keyset read,
+  /// so it may run before that batch is deleted).
+  caf::expected<std::vector<stored_span>>
+  archive_batch(int64_t cutoff_us, int limit, std::optional<archive_key> after = std::nullopt);
 
   /// Deletes the archived spans `ids` and raises the archive watermark to `through_us`, in one
   /// transaction; returns how many rows were deleted.

@@ -721,11 +721,17 @@ struct archive_pass {
   int64_t duration_us = 0;
   bool more = false; ///< stopped by its time budget with more due
   std::string error; ///< empty when the pass finished cleanly
+  // Time in each step (µs); PostgreSQL's read and delete overlap ClickHouse's insert and verify.
+  int64_t select_us = 0;
+  int64_t insert_us = 0;
+  int64_t verify_us = 0;
+  int64_t delete_us = 0;
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, archive_pass& x) {
   return f(caf::meta::type_name("archive_pass"), x.batches, x.moved, x.inserted, x.dropped,
-           x.through_us, x.duration_us, x.more, x.error);
+           x.through_us, x.duration_us, x.more, x.error, x.select_us, x.insert_us, x.verify_us,
+           x.delete_us);
 }
 
 // -- cluster -------------------------------------------------------------------------

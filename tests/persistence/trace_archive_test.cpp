@@ -350,6 +350,92 @@ CAF_TEST(a batch interrupted after its insert is finished by the next run withou
   CAF_CHECK_EQUAL(r.traces[0].cold_spans, 3);
 }
 
+CAF_TEST(a pipelined run moves every batch and says where its time went) {
+  auto ci = fresh_databases();
+  auto old = domain::now_us() - 40 * day_us;
+  span_store store{ci};
+  // 12 traces of 3 spans; some share an instant, so the keyset read must order by id too.
+  for (int i = 0; i < 12; ++i)
+    copy(store, three_spans(domain::new_trace_id(), "order", "ORD-R", "agent-a", old + i / 2));
+  copy(store, three_spans(domain::new_trace_id(), "order", "ORD-NEW", "agent-a", domain::now_us()));
+  span_archiver archiver{ci, ch()};
+  auto run = archiver.run(domain::now_us() - hot_days * day_us, 5);
+  CAF_REQUIRE(!run.error);
+  CAF_CHECK_EQUAL(run.batches, 8u); // 36 spans: 7 full batches of 5 and one of 1
+  CAF_CHECK_EQUAL(run.selected, 36u);
+  CAF_CHECK_EQUAL(run.inserted, 36u);
+  CAF_CHECK_EQUAL(run.deleted, 36u);
+  CAF_CHECK(!run.more);
+  CAF_CHECK_GREATER(run.insert_us, 0);
+  CAF_CHECK_GREATER(run.select_us, 0);
+  CAF_CHECK_GREATER(run.delete_us, 0);
+  CAF_CHECK_EQUAL(pg_count(ci), 3); // the recent trace stays hot
+  CAF_CHECK_EQUAL(ch_rows(), 36u);
+  auto wm = store.archived_through();
+  CAF_REQUIRE(wm);
+  CAF_CHECK_EQUAL(*wm, run.through_us);
+  CAF_CHECK_GREATER_OR_EQUAL(run.through_us, old + 5);
+  // Nothing is left to move: a second run reads one empty batch.
+  auto again = archiver.run(domain::now_us() - hot_days * day_us, 5);
+  CAF_REQUIRE(!again.error);
+  CAF_CHECK_EQUAL(again.batches, 0u);
+  CAF_CHECK_EQUAL(ch_rows(), 36u);
+}
+
+CAF_TEST(a run after a crash in the pipeline inserts no span twice) {
+  auto ci = fresh_databases();
+  auto old = domain::now_us() - 40 * day_us;
+  span_store store{ci};
+  for (int i = 0; i < 8; ++i)
+    copy(store, three_spans(domain::new_trace_id(), "order", "ORD-C", "agent-a", old + i));
+  // The state a pipelined run leaves when killed: one batch verified but not deleted, the
+  // next one half inserted.
+  auto cutoff = domain::now_us() - hot_days * day_us;
+  auto first = store.archive_batch(cutoff, 6);
+  CAF_REQUIRE(first && first->size() == 6u);
+  auto second = store.archive_batch(cutoff, 6, span_store::archive_key{first->back().created_us,
+                                                                       first->back().id});
+  CAF_REQUIRE(second && second->size() == 6u);
+  CAF_CHECK_GREATER(second->front().id, first->back().id);
+  span_archive cold{ch()};
+  CAF_REQUIRE(!cold.ensure_schema());
+  CAF_REQUIRE(!cold.insert(*first));
+  CAF_REQUIRE(!cold.insert({second->begin(), second->begin() + 3}));
+  CAF_CHECK_EQUAL(ch_rows(), 9u);
+  // A new process (a new archiver) checks the first two batches before inserting.
+  span_archiver archiver{ci, ch()};
+  auto run = archiver.run(cutoff, 6);
+  CAF_REQUIRE(!run.error);
+  CAF_CHECK_EQUAL(run.selected, 24u);
+  CAF_CHECK_EQUAL(run.inserted, 15u); // 3 of the second batch and the 12 after it
+  CAF_CHECK_EQUAL(run.deleted, 24u);
+  CAF_CHECK_EQUAL(ch_rows(), 24u);
+  CAF_CHECK_EQUAL(pg_count(ci), 0);
+}
+
+CAF_TEST(a run with a time budget stops between batches and deletes what it inserted) {
+  auto ci = fresh_databases();
+  auto old = domain::now_us() - 40 * day_us;
+  span_store store{ci};
+  for (int i = 0; i < 10; ++i)
+    copy(store, three_spans(domain::new_trace_id(), "order", "ORD-B", "agent-a", old + i));
+  span_archiver archiver{ci, ch()};
+  auto cutoff = domain::now_us() - hot_days * day_us;
+  auto run = archiver.run(cutoff, 4, 1); // 1 µs: one batch, then the budget is spent
+  CAF_REQUIRE(!run.error);
+  CAF_CHECK_EQUAL(run.batches, 1u);
+  CAF_CHECK(run.more);
+  CAF_CHECK_EQUAL(run.deleted, 4u);
+  CAF_CHECK_EQUAL(pg_count(ci), 26);
+  CAF_CHECK_EQUAL(ch_rows(), 4u);
+  auto rest = archiver.run(cutoff, 4);
+  CAF_REQUIRE(!rest.error);
+  CAF_CHECK_EQUAL(rest.deleted, 26u);
+  CAF_CHECK_EQUAL(rest.inserted, 26u);
+  CAF_CHECK_EQUAL(ch_rows(), 30u);
+  CAF_CHECK_EQUAL(pg_count(ci), 0);
+}
+
 CAF_TEST(a batch partly in the archive gets only its missing spans) {
   auto ci = fresh_databases();
   auto old = domain::now_us() - 40 * day_us;
