@@ -1,10 +1,10 @@
 // ARCHIVER: the seed's "30 天内存 PG, 之后归档 ClickHouse". Every trace.archive_interval it
 // moves spans older than trace.hot_days from PostgreSQL to ClickHouse in batches of
-// trace.archive_batch (persistence::span_archiver: insert, verify, delete, pipelined) and drops archive
-// partitions older than trace.archive_days. Detached: every call blocks on a database. A
-// slice of a pass is bounded in time, so a backlog of millions moves over many slices with
-// the mailbox (an operator's pass, the exit) served between them. Each pass that did
-// something is recorded as an `archive` span.
+// trace.archive_batch (persistence::span_archiver: insert, verify, delete, pipelined) and
+// drops archive partitions older than trace.archive_days. Detached: every call blocks on a
+// database. A slice of a pass is bounded in time, so a backlog of millions moves over many slices
+// with the mailbox (an operator's pass, the exit) served between them. Each pass that did something
+// is recorded as an `archive` span.
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -52,17 +52,20 @@ void record_pass(archiver_pointer self, const archive_pass& p, int64_t started_u
                                   {"archive_days", st.env->cfg->trace.archive_days},
                                   {"batch", st.env->cfg->trace.archive_batch}}
                        .dump();
-  s.response_data = nlohmann::json{
-      {"batches", p.batches},
-      {"moved", p.moved},
-      {"inserted", p.inserted},
-      {"dropped_partitions", p.dropped},
-      {"through", p.through_us > 0 ? domain::format_instant_us(p.through_us) : std::string{}},
-      {"more", p.more},
-      {"ms", {{"pg_read", p.select_us / 1000},
-              {"pg_delete", p.delete_us / 1000},
-              {"ch_insert", p.insert_us / 1000},
-              {"ch_verify", p.verify_us / 1000}}}}.dump();
+  s.response_data =
+      nlohmann::json{
+          {"batches", p.batches},
+          {"moved", p.moved},
+          {"inserted", p.inserted},
+          {"dropped_partitions", p.dropped},
+          {"through", p.through_us > 0 ? domain::format_instant_us(p.through_us) : std::string{}},
+          {"more", p.more},
+          {"ms",
+           {{"pg_read", p.select_us / 1000},
+            {"pg_delete", p.delete_us / 1000},
+            {"ch_insert", p.insert_us / 1000},
+            {"ch_verify", p.verify_us / 1000}}}}
+          .dump();
   s.started_us = started_us;
   s.duration_us = p.duration_us;
   s.status = p.error.empty() ? "success" : "error";

@@ -127,7 +127,7 @@ struct trace_config {
   int archive_days = 365;               ///< days in ClickHouse
   milliseconds archive_interval{60000}; ///< how often the archiver looks for old spans
   int archive_batch = 10000;            ///< spans per archive batch (insert, verify, delete)
-  int readers = 4;                      ///< trace readers (report queries in parallel), ≤ max_trace_readers
+  int readers = 4;                      ///< trace readers (reports in parallel, ≤ 32)
 };
 
 /// `cluster:` — how this node meets the others (CAF's io middleman). A node with

@@ -62,8 +62,7 @@ struct span_archiver::impl {
 
   /// Inserts what of `batch` the archive does not hold (all of it unless `check`); returns
   /// how many spans it inserted.
-  caf::expected<uint64_t> put(std::vector<stored_span>& batch, const batch_bounds& b,
-                              bool check) {
+  caf::expected<uint64_t> put(std::vector<stored_span>& batch, const batch_bounds& b, bool check) {
     caf::expected<std::vector<int64_t>> present = std::vector<int64_t>{};
     if (check)
       present = cold.present(b.ids, b.oldest, b.newest);
@@ -92,10 +91,10 @@ struct span_archiver::impl {
     if (!verified)
       return std::move(verified.error());
     if (verified->size() != b.ids.size())
-      return make_error(ec::storage_unavailable,
-                        "archive verification failed: ClickHouse holds " +
-                            std::to_string(verified->size()) + " of " +
-                            std::to_string(b.ids.size()) + " spans just inserted; nothing deleted");
+      return make_error(ec::storage_unavailable, "archive verification failed: ClickHouse holds " +
+                                                     std::to_string(verified->size()) + " of " +
+                                                     std::to_string(b.ids.size()) +
+                                                     " spans just inserted; nothing deleted");
     return {};
   }
 
@@ -220,10 +219,10 @@ archive_run span_archiver::run(int64_t cutoff_us, int limit, int64_t budget_us) 
       bool stop = last || (budget_us > 0 && micros_since(t0) >= budget_us);
       span_store::archive_key key{batch.back().created_us, batch.back().id};
       // PostgreSQL deletes the previous batch and reads the next while ClickHouse takes this.
-      auto pg = std::async(std::launch::async, [&im, &done, done_through, cutoff_us, limit, key,
-                                                stop] {
-        return im.pg_work(done, done_through, cutoff_us, limit, key, !stop);
-      });
+      auto pg =
+          std::async(std::launch::async, [&im, &done, done_through, cutoff_us, limit, key, stop] {
+            return im.pg_work(done, done_through, cutoff_us, limit, key, !stop);
+          });
       caf::error ch_error;
       auto t = steady_clock::now();
       auto inserted = im.put(batch, b, checks > 0);

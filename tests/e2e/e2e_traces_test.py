@@ -344,6 +344,10 @@ def order_flow(ctx):
               f"the archive pass moved spans ({arc.get('moved')}; {hot_before} were hot just before)")
         check(arc.get("inserted") == arc.get("moved"), f"a first pass inserts what it moves ({arc})")
         check(isinstance(arc.get("batches"), int) and arc["batches"] >= 1, f"at least one batch ({arc})")
+        steps = arc.get("steps_ms") or {}
+        check(set(steps) == {"pg_read", "pg_delete", "ch_insert", "ch_verify"}
+              and all(isinstance(v, int) and v >= 0 for v in steps.values()),
+              f"the pass says where its time went ({steps})")
         try:
             through = parse_instant(arc["through"])
             check(abs((datetime.datetime.now(datetime.timezone.utc) - through).total_seconds()) < 120,
@@ -1147,8 +1151,12 @@ def archive_killed():
     r = subprocess.run(archive_cmd(), capture_output=True, text=True, timeout=540)
     took = time.time() - t0
     print(f"archive to completion ({took:.1f} s): {r.stdout.strip()} {r.stderr.strip()[-300:]}", flush=True)
+    lines = r.stdout.strip().splitlines() + ["", ""]
     m = re.fullmatch(r"archive: moved (\d+) spans \((\d+) inserted\) in (\d+) batches, ([0-9.e+-]+) s; "
-                     r"dropped (\d+) partitions", r.stdout.strip())
+                     r"dropped (\d+) partitions", lines[0])
+    check(re.fullmatch(r"archive: PostgreSQL read [0-9.e+-]+ s and delete [0-9.e+-]+ s, overlapping "
+                       r"ClickHouse insert [0-9.e+-]+ s and verify [0-9.e+-]+ s", lines[1]) is not None,
+          f"bedbank archive says where its time went ({lines[1]!r})")
     check(r.returncode == 0 and m is not None, f"bedbank archive exits 0 with its summary line ({r.returncode}: {r.stdout!r})")
     if m:
         moved, inserted, batches = int(m.group(1)), int(m.group(2)), int(m.group(3))

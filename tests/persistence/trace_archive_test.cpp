@@ -393,8 +393,8 @@ CAF_TEST(a run after a crash in the pipeline inserts no span twice) {
   auto cutoff = domain::now_us() - hot_days * day_us;
   auto first = store.archive_batch(cutoff, 6);
   CAF_REQUIRE(first && first->size() == 6u);
-  auto second = store.archive_batch(cutoff, 6, span_store::archive_key{first->back().created_us,
-                                                                       first->back().id});
+  auto second = store.archive_batch(
+      cutoff, 6, span_store::archive_key{first->back().created_us, first->back().id});
   CAF_REQUIRE(second && second->size() == 6u);
   CAF_CHECK_GREATER(second->front().id, first->back().id);
   span_archive cold{ch()};
