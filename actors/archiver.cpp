@@ -2,9 +2,9 @@
 // moves spans older than trace.hot_days from PostgreSQL to ClickHouse in batches of
 // trace.archive_batch (persistence::span_archiver: insert, verify, delete, pipelined) and
 // drops archive partitions older than trace.archive_days. Detached: every call blocks on a
-// database. A slice of a pass is bounded in time, so a backlog of millions moves over many slices
-// with the mailbox (an operator's pass, the exit) served between them. Each pass that did something
-// is recorded as an `archive` span.
+// database. A slice of a pass is bounded in time, so a backlog of millions moves over many
+// slices with the mailbox (an operator's pass, the exit) served between them. Each pass that
+// did something is recorded as an `archive` span with the time of each step.
 #include <caf/all.hpp>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +15,7 @@
 #include "log/log.hpp"
 #include "persistence/span_archiver.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/trace_report.hpp"
 
 namespace bedbank {
 
@@ -52,20 +53,7 @@ void record_pass(archiver_pointer self, const archive_pass& p, int64_t started_u
                                   {"archive_days", st.env->cfg->trace.archive_days},
                                   {"batch", st.env->cfg->trace.archive_batch}}
                        .dump();
-  s.response_data =
-      nlohmann::json{
-          {"batches", p.batches},
-          {"moved", p.moved},
-          {"inserted", p.inserted},
-          {"dropped_partitions", p.dropped},
-          {"through", p.through_us > 0 ? domain::format_instant_us(p.through_us) : std::string{}},
-          {"more", p.more},
-          {"ms",
-           {{"pg_read", p.select_us / 1000},
-            {"pg_delete", p.delete_us / 1000},
-            {"ch_insert", p.insert_us / 1000},
-            {"ch_verify", p.verify_us / 1000}}}}
-          .dump();
+  s.response_data = trace_report_format::encode_archive_pass(p).dump();
   s.started_us = started_us;
   s.duration_us = p.duration_us;
   s.status = p.error.empty() ? "success" : "error";

@@ -172,23 +172,11 @@ void router::archive_now(const std::shared_ptr<exchange>& x) {
   ask(
       *ctx_.sys, archiver, archive_timeout,
       [x](archive_pass& p) {
-        json body{{"batches", p.batches},
-                  {"moved", p.moved},
-                  {"inserted", p.inserted},
-                  {"dropped_partitions", p.dropped},
-                  {"through", p.through_us > 0 ? json(domain::format_instant_us(p.through_us))
-                                               : json(nullptr)},
-                  {"duration_ms", p.duration_us / 1000},
-                  {"steps_ms",
-                   {{"pg_read", p.select_us / 1000},
-                    {"pg_delete", p.delete_us / 1000},
-                    {"ch_insert", p.insert_us / 1000},
-                    {"ch_verify", p.verify_us / 1000}}}};
         if (!p.error.empty()) {
           fail(*x, ec::storage_unavailable, "archive pass failed: " + p.error);
           return;
         }
-        answer(*x, 200, body);
+        answer(*x, 200, trace_report_format::encode_archive_pass(p));
       },
       [x](const caf::error& e) { fail_call(*x, e, "archiver"); }, archive_atom::value);
 }

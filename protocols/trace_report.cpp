@@ -1057,4 +1057,21 @@ json encode_otlp(const trace_report& r) {
   return json{{"resourceSpans", std::move(resource_spans)}};
 }
 
+nlohmann::json encode_archive_pass(const archive_pass& p) {
+  using nlohmann::json;
+  return json{
+      {"batches", p.batches},
+      {"moved", p.moved},
+      {"inserted", p.inserted},
+      {"dropped_partitions", p.dropped},
+      {"through", p.through_us > 0 ? json(domain::format_instant_us(p.through_us)) : json(nullptr)},
+      {"duration_ms", p.duration_us / 1000},
+      {"more", p.more},
+      {"steps_ms",
+       {{"pg_read", p.select_us / 1000},
+        {"pg_delete", p.delete_us / 1000},
+        {"ch_insert", p.insert_us / 1000},
+        {"ch_verify", p.verify_us / 1000}}}};
+}
+
 } // namespace bedbank::trace_report_format

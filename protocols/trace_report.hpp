@@ -35,6 +35,12 @@ std::string render_text(const trace_report& r, bool color);
 /// trace and span ids as lowercase hex, times in Unix nanoseconds as strings.
 nlohmann::json encode_otlp(const trace_report& r);
 
+/// What an archive pass did, as `POST /admin/traces/archive` answers it and the `archive`
+/// span records it: `batches`, `moved`, `inserted`, `dropped_partitions`, `through` (null
+/// when nothing moved), `duration_ms`, `more`, `steps_ms` (`pg_read`, `pg_delete`,
+/// `ch_insert`, `ch_verify`).
+nlohmann::json encode_archive_pass(const archive_pass& p);
+
 /// Replaces the values of secret keys (api keys, tokens, passwords, authorization, card
 /// number, CVV, ...) with "[redacted]" and masks card-number-like digit strings, in place.
 void redact(nlohmann::json& j);

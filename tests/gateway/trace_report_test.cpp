@@ -575,3 +575,31 @@ CAF_TEST(redact_text returns clean input untouched) {
                   (json{{"Token", "[redacted]"}, {"n", "************1111"}, {"x", 1}}));
   CAF_CHECK_EQUAL(redact_text(R"(["4111111111111111"])"), R"(["************1111"])");
 }
+
+CAF_TEST(an archive pass reads the same for the operator and in its span) {
+  archive_pass p;
+  auto idle = encode_archive_pass(p);
+  CAF_CHECK(idle["through"].is_null());
+  CAF_CHECK_EQUAL(idle["moved"], 0);
+  p.batches = 3;
+  p.moved = 25000;
+  p.inserted = 24000;
+  p.dropped = {"20251101"};
+  p.through_us = domain::parse_instant_us("2026-11-01T10:00:00.000001Z").value();
+  p.duration_us = 2'500'000;
+  p.select_us = 1'200'999;
+  p.insert_us = 900'000;
+  p.verify_us = 300'000;
+  p.delete_us = 400'000;
+  auto j = encode_archive_pass(p);
+  CAF_CHECK_EQUAL(j["batches"], 3);
+  CAF_CHECK_EQUAL(j["moved"], 25000);
+  CAF_CHECK_EQUAL(j["inserted"], 24000);
+  CAF_CHECK_EQUAL(j["dropped_partitions"], json::array({"20251101"}));
+  CAF_CHECK_EQUAL(j["through"], domain::format_instant_us(p.through_us));
+  CAF_CHECK_EQUAL(j["duration_ms"], 2500);
+  CAF_CHECK_EQUAL(j["more"], false);
+  CAF_CHECK_EQUAL(
+      j["steps_ms"],
+      (json{{"pg_read", 1200}, {"pg_delete", 400}, {"ch_insert", 900}, {"ch_verify", 300}}));
+}
