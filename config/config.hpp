@@ -44,7 +44,8 @@ struct database_config {
   std::string dbname = "bedbank";
   int max_open_conns = 50;
   int max_idle_conns = 10;
-  /// libpq connection string built from the fields above.
+  /// libpq connection string built from the fields above, with PostgreSQL's JIT off for the
+  /// session (docs/adr/0008-trace-reports-and-archive.md).
   std::string conninfo() const;
 };
 

@@ -77,6 +77,7 @@ CAF_TEST(shipped configuration loads) {
   CAF_CHECK_EQUAL(cfg.server.admin_token, "demo-admin-token");
   CAF_CHECK_EQUAL(cfg.database.port, 15432);
   CAF_CHECK(contains(cfg.database.conninfo(), "host=127.0.0.1 port=15432 user=bedbank"));
+  CAF_CHECK(contains(cfg.database.conninfo(), "options='-c jit=off'"));
   CAF_CHECK_EQUAL(cfg.redis.port, 16379);
   CAF_CHECK_EQUAL(cfg.clickhouse.port, 18123);
   CAF_CHECK_EQUAL(cfg.clickhouse.database, "bedbank");
