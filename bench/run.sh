@@ -1118,6 +1118,10 @@ bench_traces() {
     plans=$(traces_plans "$pg_log" "$offset")
     echo "traces: plans of the last of $traces_explain_requests reports (auto_explain):"
     echo "$plans"
+    # bedbank's sessions run with jit=off (ADR 0008): a JIT-compiled report statement costs
+    # ~13 ms of compiling for a 0.3 ms read, and would be measured as report latency.
+    ! grep -q '^JIT:' <<<"$plans" ||
+      die "traces: PostgreSQL JIT-compiled a report's statement (bedbank's sessions must run with jit=off)"
   fi
 
   # 5. The archive: every span older than trace.hot_days through `bedbank archive`.
