@@ -122,7 +122,8 @@ using price_cache_actor = caf::typed_actor<
     caf::replies_to<get_atom, std::string>::with<cache_value>,
     /// SET key value with a TTL in milliseconds (fire and forget).
     caf::reacts_to<put_atom, std::string, std::string, int64_t>,
-    /// SET key value with a TTL in milliseconds; answers whether Redis stored it.
+    /// SET key value with a TTL in milliseconds; answers true once Redis stored it, else an
+    /// error saying why (ec::storage_unavailable).
     caf::replies_to<write_atom, std::string, std::string, int64_t>::with<bool>,
     /// PING; answers latency and status.
     caf::replies_to<health_atom>::with<dependency_health>>;

@@ -1,6 +1,8 @@
 // MOCK SUPPLIER: answers the adapter interface from the deterministic rate
-// generator after a simulated latency, failing or staying silent at the
-// configured rates, and plays the booking scenarios of config::mock_profile
+// generator after a simulated latency; searches fail or stay silent at the
+// configured rates; prices move now and then and hold in between
+// (domain::moved_price), so a re-check right after a search finds the search's
+// price; re-checks and booking calls play the scenarios of config::mock_profile
 // (or of the request's `scenario`).
 //
 // Bookings live in the node's MOCK LEDGER (PostgreSQL) when the directory has
@@ -101,8 +103,23 @@ struct mock_supplier_state {
     return static_cast<double>(h % 1000000) / 1000000.0 < profile.sold_out_rate;
   }
 
+  /// The price moves of this supplier's rates (mock.price_drift, price_change_*).
+  domain::price_moves moves() const {
+    return domain::price_moves{profile.price_drift, profile.price_change_chance,
+                               duration_cast<microseconds>(profile.price_change_window).count()};
+  }
+
+  /// The price now of a generated rate listed at `net`.
+  int64_t current_price(const std::string& hotel_code, const domain::generated_rate& g, int32_t in,
+                        int32_t out, int64_t now_us) const {
+    auto rate = hotel_code + "|" + g.room_code + "|" + g.board + "|" + std::to_string(in) + "|" +
+                std::to_string(out);
+    return domain::moved_price(g.net_minor, profile.seed, rate, moves(), now_us);
+  }
+
   rates_reply rates_for(const rates_request& req) const {
     rates_reply reply;
+    auto now = domain::now_us();
     for (const auto& hc : req.hotel_codes) {
       const auto* h = env->catalog->by_supplier_code(code, hc);
       if (h == nullptr || sold_out(hc, req.check_in, req.check_out))
@@ -110,12 +127,12 @@ struct mock_supplier_state {
       for (auto& g : domain::generate_rates(profile.seed, hc, h->stars, req.check_in, req.check_out,
                                             req.rooms)) {
         supplier_rate r;
+        r.net_minor = current_price(hc, g, req.check_in, req.check_out, now);
         r.supplier = code;
         r.hotel_code = hc;
         r.room_code = std::move(g.room_code);
         r.room_name = std::move(g.room_name);
         r.board = std::move(g.board);
-        r.net_minor = g.net_minor;
         r.currency = currency;
         r.refundable = g.refundable;
         r.bookable = g.bookable;
@@ -126,9 +143,9 @@ struct mock_supplier_state {
     return reply;
   }
 
-  /// The rate of `req` as sold now: the generated one, 10 % dearer under price_changed, else
-  /// moved by up to ±price_drift.
-  avail_reply availability(const avail_request& req, const std::string& scenario) {
+  /// The rate of `req` as sold now: its current price (what a search now answers), 10 % dearer
+  /// under price_changed.
+  avail_reply availability(const avail_request& req, const std::string& scenario) const {
     avail_reply out;
     out.currency = currency;
     const auto* h = env->catalog->by_supplier_code(code, req.hotel_code);
@@ -140,8 +157,8 @@ struct mock_supplier_state {
       if (g.room_code != req.room_code || g.board != req.board)
         continue;
       out.available = true;
-      out.net_minor =
-          scenario == "price_changed" ? ten_percent_more(g.net_minor) : drifted(g.net_minor);
+      auto now = current_price(req.hotel_code, g, req.check_in, req.check_out, domain::now_us());
+      out.net_minor = scenario == "price_changed" ? ten_percent_more(now) : now;
       out.room_name = std::move(g.room_name);
       out.refundable = g.refundable;
       out.policies = std::move(g.policies);
@@ -152,15 +169,6 @@ struct mock_supplier_state {
 
   /// `net` plus 10 %, rounded half up.
   static int64_t ten_percent_more(int64_t net) { return (net * 11 + 5) / 10; }
-
-  /// `net` moved by a random relative change in [-price_drift, +price_drift].
-  int64_t drifted(int64_t net) {
-    if (profile.price_drift <= 0.0)
-      return net;
-    std::uniform_real_distribution<double> d{-profile.price_drift, profile.price_drift};
-    auto moved = std::llround(static_cast<double>(net) * (1.0 + d(rng)));
-    return std::max<int64_t>(moved, 1);
-  }
 
   /// A new supplier reference: the code in capitals, '-', random capitals and digits.
   std::string make_ref() {
@@ -342,17 +350,7 @@ mock_supplier(mock_pointer self, std::shared_ptr<const node_env> env, std::strin
           fail_now(rp, s.unknown_scenario(scenario));
           return rp;
         }
-        double roll = s.draw();
-        auto latency = s.sample_latency();
-        if (roll < s.profile.timeout_rate) {
-          latency += duration_cast<microseconds>(s.call_timeout * silent_factor);
-          answer_after(self, rp, make_error(ec::supplier_timeout, "mock supplier stayed silent"),
-                       latency);
-        } else if (roll < s.profile.timeout_rate + s.profile.error_rate) {
-          answer_after(self, rp, s.http_500(), latency);
-        } else {
-          answer_after(self, rp, s.availability(req, scenario), latency);
-        }
+        answer_after(self, rp, s.availability(req, scenario), s.sample_latency());
         return rp;
       },
       [=](create_booking_atom, const booking_request& req) -> caf::result<booking_detail> {

@@ -170,8 +170,8 @@ void engine_span(engine_pointer self, const trace_context& tr, const char* event
 
 /// Remembers a trial here and in Redis (for inventory.hold_ttl), then runs `kept`: a trial is
 /// answered once Redis holds it, so the create finds it on whichever node it reaches (this one
-/// may die in between). A Redis that does not store it in time is logged; the trial then
-/// lives on this node only.
+/// may die in between). A Redis that does not store it (or not in time) is logged with why; the
+/// trial then lives on this node only.
 void keep_trial(engine_pointer self, const trial_record& t, std::function<void()> kept) {
   auto& st = self->state;
   if (st.trials.size() < max_local_trials)
@@ -185,20 +185,15 @@ void keep_trial(engine_pointer self, const trial_record& t, std::function<void()
   self->request(cache, cache_timeout, write_atom::value, trial_cache_key(t.trial_id),
                 order_json::trial_to_cache(t),
                 static_cast<int64_t>(st.env->cfg->inventory.hold_ttl.count()))
-      .then(
-          [kept, id](bool stored) {
-            if (!stored)
+      .then([kept](bool) { kept(); },
+            [kept, id](caf::error& err) {
+              auto why = code_of(err) == ec::storage_unavailable
+                             ? message_of(err)
+                             : "no answer within " + std::to_string(cache_timeout.count()) + " ms";
               log::warn("order_engine", "Redis did not store a trial; it lives on this node only",
-                        {{"trial_id", id}});
-            kept();
-          },
-          [kept, id](caf::error&) {
-            log::warn("order_engine",
-                      "Redis did not answer in time for a trial; it lives on "
-                      "this node only",
-                      {{"trial_id", id}});
-            kept();
-          });
+                        {{"trial_id", id}, {"reason", why}});
+              kept();
+            });
 }
 
 /// The trial `id` of `agent` (here, else from Redis); `ec::not_found` when unknown or expired.

@@ -33,9 +33,13 @@ price_cache_actor::behavior_type price_cache(cache_pointer self, config::redis_c
         // A failed write only costs a later miss.
         static_cast<void>(self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}));
       },
-      [=](write_atom, const std::string& key, const std::string& value, int64_t ttl_ms) {
-        return static_cast<bool>(
-            self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}));
+      [=](write_atom, const std::string& key, const std::string& value,
+          int64_t ttl_ms) -> caf::result<bool> {
+        // `set` answers an error when Redis did not store the value (a caf::error is true
+        // when it holds one): that error is the answer.
+        if (auto err = self->state.redis->set(key, value, std::chrono::milliseconds{ttl_ms}))
+          return err;
+        return true;
       },
       [=](health_atom) -> dependency_health { return self->state.redis->ping(); },
   };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# bench/run.sh: `make bench` — bedbank's six benchmarks, figures into docs/benchmarks.md.
+# bench/run.sh: `make bench` — bedbank's seven benchmarks, figures into docs/benchmarks.md.
 #
-#   bench/run.sh <build dir> [fanout|cache|journal|orders|traces|cluster ...]
+#   bench/run.sh <build dir> [fanout|cache|journal|orders|traces|cluster|durability ...]
 #
 #   fanout   search latency with ten mock suppliers at a fixed 50 ms each and no cache
 #            (bench/fanout.yaml): wrk p50/p99 minus 50 ms = bedbank's fan-out overhead.
@@ -30,6 +30,12 @@
 #            difference), then searches with bench/cluster.yaml (3 suppliers at 20 ms, no cache)
 #            with wrk against one `--role all` node and against a gateway node in front of three
 #            engine nodes: requests/s, p50/p99 of both.
+#
+#   durability  the journal and orders benchmarks (pgbench included) again with the bench's
+#            PostgreSQL durable (fsync, synchronous_commit and full_page_writes on, as in
+#            production; scripts/services.sh with BEDBANK_PG_DURABLE=1), beside the figures of
+#            the throwaway server the other benchmarks use (all three off), and pg_test_fsync's
+#            rate of this disk. The server goes back to throwaway at the end.
 #
 # Everything runs on 127.0.0.1 with its own ports (PostgreSQL 35432, Redis 36379, ClickHouse
 # 38123, bedbank 38080/39090, nginx 38081) and its own run dir <build dir>/bench-run (wiped at
@@ -102,7 +108,8 @@ readonly start_timeout_s=30        # bedbank / nginx must answer within this
 readonly stop_timeout_s=15         # before KILL
 readonly curl_timeout_s=10
 readonly cache_warm_attempts=5
-readonly all_benchmarks="fanout cache journal orders traces cluster"
+readonly pg_test_fsync_s=2         # pg_test_fsync seconds per method
+readonly all_benchmarks="fanout cache journal orders traces cluster durability"
 
 die() {
   echo "bench: $*" >&2
@@ -110,7 +117,7 @@ die() {
 }
 
 usage() {
-  echo "usage: $0 <build dir> [fanout|cache|journal|orders|traces|cluster ...]" >&2
+  echo "usage: $0 <build dir> [fanout|cache|journal|orders|traces|cluster|durability ...]" >&2
   exit 2
 }
 
@@ -496,8 +503,10 @@ bench_cache() {
 
 # -- benchmark 3: journal ingest ----------------------------------------------------------
 
+# bench_journal [name]: results in $results/<name>.env (default journal).
 bench_journal() {
-  local out=$results/journal.env log=$run_dir/journal-bench.txt
+  local name=${1:-journal}
+  local out=$results/$name.env log=$run_dir/$name-bench.txt
   local cmd="journal_bench --pg 'host=$host port=$pg_port user=bedbank' --spans $journal_spans --threads $journal_threads --rounds $journal_rounds"
   : >"$out"
   [[ -x "$journal_bin" ]] || die "no $journal_bin (cmake --build --preset release --target journal_bench)"
@@ -522,15 +531,17 @@ pg_sql() {
   PGOPTIONS="-c client_min_messages=warning" "$pg_bin/psql" -X -q -v ON_ERROR_STOP=1 -h "$host" -p "$pg_port" -U bedbank -d "$1" -c "$2"
 }
 
+# bench_orders [name]: results in $results/<name>.env (default orders).
 bench_orders() {
-  local out=$results/orders.env config=bench/orders.yaml
-  local log=$run_dir/orders-bedbank.log bench_log=$run_dir/orders-bench.txt
-  local pgb_init=$run_dir/pgbench-init.txt pgb_out=$run_dir/pgbench.txt
+  local name=${1:-orders}
+  local out=$results/$name.env config=bench/orders.yaml
+  local log=$run_dir/$name-bedbank.log bench_log=$run_dir/$name-bench.txt
+  local pgb_init=$run_dir/$name-pgbench-init.txt pgb_out=$run_dir/$name-pgbench.txt
   : >"$out"
   [[ -x "$order_bin" ]] || die "no $order_bin (cmake --build --preset release --target order_bench)"
   [[ -x "$pg_bin/pgbench" ]] || die "no $pg_bin/pgbench (Debian package postgresql-15)"
-  "$bin" migrate --config "$config" >"$run_dir/orders-migrate.log" 2>&1 ||
-    die "bedbank migrate failed (log: $run_dir/orders-migrate.log)"
+  "$bin" migrate --config "$config" >"$run_dir/$name-migrate.log" 2>&1 ||
+    die "bedbank migrate failed (log: $run_dir/$name-migrate.log)"
   start_bedbank "$log" --config "$config"
 
   local cmd="order_bench --host $host --port $agent_port --key $api_key --connections $orders_connections --warmup $orders_warmup_s --duration $orders_duration_s --serial $orders_serial --verify $orders_verify"
@@ -539,7 +550,7 @@ bench_orders() {
     --connections "$orders_connections" --warmup "$orders_warmup_s" \
     --duration "$orders_duration_s" --serial "$orders_serial" --verify "$orders_verify" 2>&1 |
     tee "$bench_log" || die "orders: order_bench failed (log: $bench_log, bedbank log: $log)"
-  metrics_snapshot "$run_dir/orders-metrics.txt"
+  metrics_snapshot "$run_dir/$name-metrics.txt"
   stop_bedbank
   local line
   line=$(grep '^RESULT ' "$bench_log") || die "orders: no RESULT line from order_bench"
@@ -580,9 +591,40 @@ bench_orders() {
   record "$out" pgbench_text "$(grep -E '^(scaling factor|query mode|number of clients|number of threads|duration|number of transactions|number of failed|latency average|initial connection time|tps)[ :]' "$pgb_out")"
   record "$out" ratio "$(awk -v a="$(grep -o 'orders_per_s=[0-9.]*' <<<"$line" | cut -d= -f2)" -v b="$tps" \
     'BEGIN { printf "%.3f", (b > 0) ? a / b : 0 }')"
-  record "$out" metrics "$(metrics_summary "$run_dir/orders-metrics.txt" '^bedbank_(order|orders|credit|booking|outbox|trial)')"
+  record "$out" metrics "$(metrics_summary "$run_dir/$name-metrics.txt" '^bedbank_(order|orders|credit|booking|outbox|trial)')"
   record "$out" log_warnings "$(grep -cE '"level":"(warn|error)"' "$log" || true)"
   record "$out" log_warning_sample "$(grep -E '"level":"(warn|error)"' "$log" | head -n 3 || true)"
+}
+
+# -- benchmark 7: durability -----------------------------------------------------------------
+
+# pg_mode durable|throwaway: the bench's PostgreSQL in that mode (scripts/services.sh applies it
+# to the running server and prints it).
+pg_mode() {
+  local durable=0
+  [[ "$1" == durable ]] && durable=1
+  BEDBANK_PG_DURABLE=$durable "$root/scripts/services.sh" start "$run_dir" "$pg_port" "$redis_port" "$ch_port" |
+    grep '^services: postgresql fsync=' || die "durability: could not put PostgreSQL in $1 mode"
+}
+
+bench_durability() {
+  local out=$results/durability.env fsync_log=$run_dir/pg_test_fsync.txt
+  : >"$out"
+  trap 'pg_mode throwaway >/dev/null; stop_nginx; stop_bedbank' EXIT
+  pg_mode durable
+  record "$out" settings "$("$pg_bin/psql" -X -tA -h "$host" -p "$pg_port" -U bedbank -d postgres \
+    -c "SELECT string_agg(name || '=' || setting, ', ' ORDER BY name) FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes', 'wal_sync_method')")"
+  # How fast this disk makes a write durable: the ceiling of one-at-a-time commits.
+  [[ -x "$pg_bin/pg_test_fsync" ]] || die "no $pg_bin/pg_test_fsync (Debian package postgresql-15)"
+  "$pg_bin/pg_test_fsync" -s "$pg_test_fsync_s" -f "$run_dir/pg_test_fsync.tmp" >"$fsync_log" 2>&1 ||
+    die "durability: pg_test_fsync failed: $(tail -n 5 "$fsync_log")"
+  rm -f "$run_dir/pg_test_fsync.tmp"
+  record "$out" fsync_text "$(grep -A6 'one 8kB write' "$fsync_log" | grep -E 'fdatasync|fsync ' | head -n 2)"
+  record "$out" fdatasync_ops "$(awk '/one 8kB write/ { f = 1 } f && /^ +fdatasync/ { print $2; exit }' "$fsync_log")"
+  echo "durability: journal on a durable server"
+  bench_journal journal_durable
+  echo "durability: orders and pgbench on a durable server"
+  bench_orders orders_durable
 }
 
 # -- benchmark 5: trace reports over millions of spans, and the archive ----------------------
@@ -1299,6 +1341,10 @@ load_results() {
 }
 for b in "${benchmarks[@]}"; do
   load_results "$b"
+  if [[ "$b" == durability ]]; then
+    load_results journal_durable
+    load_results orders_durable
+  fi
 done
 
 # verdict <ok expression for awk> : "met" or "missed".
@@ -1332,6 +1378,9 @@ if [[ "${status[traces]:-}" == ran ]]; then
 fi
 if [[ "${status[cluster]:-}" == ran ]]; then
   summary+=("$(cluster_summary)")
+fi
+if [[ "${status[durability]:-}" == ran ]]; then
+  summary+=("durability (fsync, synchronous_commit, full_page_writes on): journal $res_journal_durable_journal_rate spans/s (raw COPY $res_journal_durable_raw_rate rows/s), orders $res_orders_durable_orders_per_s confirmed/s (create p50 $res_orders_durable_create_p50_ms ms, p99 $res_orders_durable_create_p99_ms ms), pgbench $res_orders_durable_pgbench_tps tps; this disk: fdatasync $res_durability_fdatasync_ops ops/s")
 fi
 echo
 echo "== bench: summary =="
@@ -1408,6 +1457,49 @@ traces_section() {
   echo
 }
 
+# durability_section: benchmark 7, the durable figures beside the throwaway ones of 3 and 4.
+durability_section() {
+  local fast_journal="not run" fast_copy="not run" fast_orders="not run" fast_p50="—" fast_p99="—"
+  local fast_pgbench="not run" fast_ratio="—"
+  if ran journal; then
+    fast_journal=$res_journal_journal_rate fast_copy=$res_journal_raw_rate
+  fi
+  if ran orders; then
+    fast_orders=$res_orders_orders_per_s fast_p50="$res_orders_create_p50_ms ms" fast_p99="$res_orders_create_p99_ms ms"
+    fast_pgbench=$res_orders_pgbench_tps fast_ratio="${res_orders_ratio}×"
+  fi
+  echo "### 7. Durability"
+  echo
+  echo "The throwaway PostgreSQL of \`make run\` and of benchmarks 1–6 runs with \`fsync\`, \`synchronous_commit\` and \`full_page_writes\` off: a committed booking survives a crash of bedbank or of PostgreSQL, not a power loss. Benchmarks 3 and 4 ran again on the same server made durable (\`BEDBANK_PG_DURABLE=1 scripts/services.sh start\`, as \`make run DURABLE=1\` does): ${res_durability_settings}. Same configurations, commands and load as 3 and 4."
+  echo
+  echo "| measure | throwaway (all three off) | durable (all three on) |"
+  echo "|---|---|---|"
+  echo "| journal ingest, spans/s | ${fast_journal} | ${res_journal_durable_journal_rate} |"
+  echo "| raw COPY of the same rows, rows/s | ${fast_copy} | ${res_journal_durable_raw_rate} |"
+  echo "| lost / dropped spans | ${res_journal_lost:-—} / ${res_journal_dropped:-—} | ${res_journal_durable_lost} / ${res_journal_durable_dropped} |"
+  echo "| confirmed orders/s (${orders_connections} connections) | ${fast_orders} | ${res_orders_durable_orders_per_s} |"
+  echo "| create p50 / p99 | ${fast_p50} / ${fast_p99} | ${res_orders_durable_create_p50_ms} ms / ${res_orders_durable_create_p99_ms} ms |"
+  echo "| one at a time: create p50 | ${res_orders_serial_create_p50_ms:-—} ms | ${res_orders_durable_serial_create_p50_ms} ms |"
+  echo "| not confirmed | ${res_orders_not_confirmed:-—} | ${res_orders_durable_not_confirmed} |"
+  echo "| pgbench TPC-B-like, tps (${orders_connections} clients) | ${fast_pgbench} | ${res_orders_durable_pgbench_tps} |"
+  echo "| confirmed orders/s ÷ pgbench tps | ${fast_ratio} | ${res_orders_durable_ratio}× |"
+  echo
+  echo "This disk (\`pg_test_fsync -s ${pg_test_fsync_s}\`, one 8 kB write and a sync: the ceiling of commits made one after another):"
+  echo
+  indent "$res_durability_fsync_text"
+  echo
+  echo "Durable journal rounds:"
+  echo
+  indent "$res_journal_durable_rounds_text"
+  echo
+  echo "Durable pgbench:"
+  echo
+  indent "$res_orders_durable_pgbench_text"
+  echo
+  echo "bedbank log during the durable orders run: ${res_orders_durable_log_warnings} warn/error lines."
+  echo
+}
+
 section=$(mktemp)
 {
   echo "<!-- bench:begin — written by bench/run.sh (make bench); edits inside are replaced -->"
@@ -1449,6 +1541,11 @@ section=$(mktemp)
     cluster_rows
   else
     echo "| 6. cluster | ${status[cluster]} | reported | — |"
+  fi
+  if ran durability; then
+    echo "| 7. durability (4 and 3 on a durable PostgreSQL: fsync, synchronous_commit, full_page_writes on) | **${res_orders_durable_orders_per_s} confirmed orders/s** (create p50 ${res_orders_durable_create_p50_ms} ms, p99 ${res_orders_durable_create_p99_ms} ms), pgbench ${res_orders_durable_pgbench_tps} tps → ${res_orders_durable_ratio}×; journal ${res_journal_durable_journal_rate} spans/s, raw COPY ${res_journal_durable_raw_rate} rows/s → ${res_journal_durable_ratio}×; disk: fdatasync ${res_durability_fdatasync_ops} ops/s | reported beside 3 and 4 | — |"
+  else
+    echo "| 7. durability | ${status[durability]} | reported | — |"
   fi
   echo
   if ran fanout; then
@@ -1545,6 +1642,9 @@ section=$(mktemp)
   fi
   if ran cluster; then
     cluster_section
+  fi
+  if ran durability; then
+    durability_section
   fi
   echo "<!-- bench:end -->"
 } >"$section"

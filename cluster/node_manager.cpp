@@ -51,6 +51,9 @@ struct manager_state {
   std::set<std::string> reaching;            ///< "host:port" being connected to
   std::map<std::string, int64_t> next_reach; ///< "host:port" → earliest next attempt (µs)
   std::set<std::string> complained;          ///< addresses whose failure was logged once
+  /// Addresses of members that stopped on purpose (SIGTERM, a drain done): that they are gone
+  /// and cannot be reached until they come back is news, not a warning.
+  std::set<std::string> left;
   /// Node managers watched (monitored): address → (node id, incarnation).
   std::map<caf::actor_addr, std::pair<std::string, int64_t>> watched;
 };
@@ -119,6 +122,7 @@ void note(manager_pointer self, member_info m, const char* how) {
   watch(self, m);
   auto c = st.table->heard(std::move(m), domain::now_us());
   st.complained.erase(addr);
+  st.left.erase(addr);
   if (c == change::ring) {
     const auto* e = st.table->find(id);
     log::info(component, was_live ? "member changed" : "member up",
@@ -215,8 +219,8 @@ void reach(manager_pointer self, const std::string& host, uint16_t port) {
                        "talk; run the same bedbank build on every node",
                        {{"version", wire_version()}});
             else
-              complain(self, addr, log::level::warn, "cannot reach peer (will retry)",
-                       {{"error", self->system().render(e)}});
+              complain(self, addr, st.left.count(addr) != 0 ? log::level::info : log::level::warn,
+                       "cannot reach peer (will retry)", {{"error", self->system().render(e)}});
           });
 }
 
@@ -362,8 +366,15 @@ node_manager_actor::behavior_type manager_behavior(manager_pointer self,
     st.watched.erase(it);
     if (st.table->lost(id, incarnation,
                        "its node manager is gone: " + self->system().render(msg.reason))) {
-      log::warn(component, "member down",
-                {{"member", id}, {"reason", self->system().render(msg.reason)}});
+      if (msg.reason == caf::exit_reason::user_shutdown) {
+        // Stopped on purpose: its shards move as for any down member, without alarm.
+        if (const auto* e = st.table->find(id))
+          st.left.insert(endpoint(e->info.host, e->info.port));
+        log::info(component, "member left (stopped)", {{"member", id}});
+      } else {
+        log::warn(component, "member down",
+                  {{"member", id}, {"reason", self->system().render(msg.reason)}});
+      }
       publish(self);
     }
   });

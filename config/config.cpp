@@ -1040,13 +1040,16 @@ void read_latency(const map_reader& parent, latency_profile& l) {
 
 void read_mock(const map_reader& parent, mock_profile& m) {
   map_reader r(parent.find("mock"), parent.path_of("mock"),
-               {"latency", "error_rate", "timeout_rate", "sold_out_rate", "price_drift", "seed",
-                "coverage_percent", "scenario", "slow_booking"});
+               {"latency", "error_rate", "timeout_rate", "sold_out_rate", "price_drift",
+                "price_change_chance", "price_change_window", "seed", "coverage_percent",
+                "scenario", "slow_booking"});
   read_latency(r, m.latency);
   read_rate(r, "error_rate", m.error_rate);
   read_rate(r, "timeout_rate", m.timeout_rate);
   read_rate(r, "sold_out_rate", m.sold_out_rate);
   read_rate(r, "price_drift", m.price_drift);
+  read_rate(r, "price_change_chance", m.price_change_chance);
+  read_duration(r, "price_change_window", m.price_change_window, k_min_timeout, k_max_interval);
   read_seed(r, "seed", m.seed);
   read_int(r, "coverage_percent", m.coverage_percent, 0, k_max_percent);
   read_choice(r, "scenario", m.scenario,

@@ -174,10 +174,14 @@ bool is_mock_scenario(std::string_view name);
 /// `suppliers.<code>.mock:` — how a simulated supplier behaves.
 struct mock_profile {
   latency_profile latency;
-  double error_rate = 0.0;         ///< 0..1, share of calls answered with an error
-  double timeout_rate = 0.0;       ///< 0..1, share of calls never answered
-  double sold_out_rate = 0.0;      ///< 0..1, share of hotels with no rates
-  double price_drift = 0.0;        ///< 0..1, largest relative price change on a re-check
+  double error_rate = 0.0;    ///< 0..1, share of searches answered with an error
+  double timeout_rate = 0.0;  ///< 0..1, share of searches never answered
+  double sold_out_rate = 0.0; ///< 0..1, share of hotels with no rates
+  double price_drift = 0.0;   ///< 0..1, largest relative change from the list price
+  /// 0..1, chance that a rate's price moves in one price_change_window (domain::moved_price)
+  double price_change_chance = 0.1;
+  /// Prices move only where such a window ends (15 minutes)
+  milliseconds price_change_window{900000};
   uint64_t seed = 1;               ///< rate generator seed
   int coverage_percent = 75;       ///< share of the catalog this supplier sells
   std::string scenario = "ok";     ///< one of mock_scenarios

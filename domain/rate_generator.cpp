@@ -2,6 +2,7 @@
 #include "domain/rate_generator.hpp"
 
 #include <array>
+#include <cmath>
 
 #include "domain/catalog.hpp"
 
@@ -31,7 +32,38 @@ struct board_kind {
 constexpr std::array<board_kind, 5> boards{
     {{"RO", 0}, {"BB", 6800}, {"HB", 15800}, {"FB", 24800}, {"AI", 39800}}};
 
+/// splitmix64's finaliser: a well-mixed 64-bit value of `x`.
+uint64_t mix(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+/// A uniform draw in [0, 1) from the top 53 bits of `h`.
+double unit(uint64_t h) {
+  return static_cast<double>(h >> 11) * 0x1.0p-53;
+}
+
 } // namespace
+
+int64_t moved_price(int64_t net_minor, uint64_t seed, std::string_view rate,
+                    const price_moves& moves, int64_t now_us) {
+  if (moves.bound <= 0.0 || moves.chance <= 0.0 || moves.window_us <= 0)
+    return net_minor;
+  // Floor division: instants before the epoch still fall in whole windows.
+  int64_t window = now_us / moves.window_us - (now_us % moves.window_us < 0 ? 1 : 0);
+  uint64_t rh = stable_hash(rate, seed ^ 0x6d6f7665ULL);
+  for (int back = 0; back < price_move_lookback; ++back) {
+    uint64_t h = mix(rh ^ mix(static_cast<uint64_t>(window - back)));
+    if (unit(h) >= moves.chance)
+      continue;
+    double u = moves.bound * (2.0 * unit(mix(h)) - 1.0);
+    auto moved = std::llround(static_cast<double>(net_minor) * (1.0 + u));
+    return moved < 1 ? 1 : moved;
+  }
+  return net_minor;
+}
 
 std::vector<generated_rate> generate_rates(uint64_t seed, std::string_view hotel_code, int stars,
                                            day check_in, day check_out,

@@ -9,7 +9,7 @@ readonly build_tools=(cmake ninja-build g++ pkg-config ccache clang-format)
 readonly libraries=(libcaf-dev libboost-dev libboost-system-dev libpqxx-dev libhiredis-dev
   nlohmann-json3-dev libyaml-cpp-dev libssl-dev)
 readonly servers=(postgresql redis-server clickhouse-server clickhouse-client)
-readonly tools=(curl wrk nginx-light python3 procps chromium)
+readonly tools=(curl jq wrk nginx-light python3 procps chromium)
 
 missing=()
 for pkg in "${build_tools[@]}" "${libraries[@]}" "${servers[@]}" "${tools[@]}"; do

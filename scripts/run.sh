@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make run: local services under .run/, migrate, then one bedbank node with
-# every role in the foreground. Ctrl-C (or TERM) stops bedbank, then the services.
+# every role in the foreground. Ctrl-C (or TERM) stops bedbank, then the services it started
+# (services already running, e.g. from `make services-up`, are left running).
+# BEDBANK_PG_DURABLE=1 (make run DURABLE=1): PostgreSQL durable (scripts/services.sh).
 set -euo pipefail
 bin=$1
 config=$2
@@ -8,13 +10,19 @@ shift 2
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+own_services=1
+if "$root/scripts/services.sh" status "$root/.run" >/dev/null 2>&1; then
+  own_services=0
+fi
 "$root/scripts/services.sh" start "$root/.run" 15432 16379 18123
 stop_all() {
   if [[ -n "${pid:-}" ]] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
   fi
-  "$root/scripts/services.sh" stop "$root/.run"
+  if ((own_services)); then
+    "$root/scripts/services.sh" stop "$root/.run"
+  fi
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM

@@ -11,6 +11,13 @@
 # here and never any other process. ClickHouse's TCP port is <ch_http_port>+1 and its
 # interserver port <ch_http_port>+2. PostgreSQL gets a superuser `bedbank` (trust auth,
 # loopback only) and a database `bedbank`; ClickHouse a database `bedbank`.
+#
+# Durability: by default PostgreSQL runs as a throwaway development server with fsync,
+# synchronous_commit and full_page_writes off — fast, and a committed booking survives a crash
+# of bedbank or of PostgreSQL, but not a power loss or a crash of the machine. With
+# BEDBANK_PG_DURABLE=1 (`make run DURABLE=1`) all three are on, as production needs. `start`
+# applies the mode asked for also to a server that is already running (ALTER SYSTEM and a
+# reload; a CHECKPOINT when it turns durable) and prints which mode the server is in.
 set -euo pipefail
 
 readonly pg_bin=/usr/lib/postgresql/15/bin
@@ -88,10 +95,38 @@ make_traversable() {
   done
 }
 
+# pg_durability <port>: applies the durability mode asked for (BEDBANK_PG_DURABLE) to the
+# running server and prints it. The three settings take effect on a reload; turning durable,
+# a CHECKPOINT writes and syncs what the throwaway settings left unsynced.
+pg_durability() {
+  local port=$1 value=off mode="throwaway: a power loss can lose committed bookings" i shown
+  if [[ "${BEDBANK_PG_DURABLE:-0}" == 1 ]]; then
+    value=on mode="durable"
+  fi
+  psql -X -q -h 127.0.0.1 -p "$port" -U "$pg_role" -d postgres -v ON_ERROR_STOP=1 \
+    -c "ALTER SYSTEM SET fsync = $value" -c "ALTER SYSTEM SET synchronous_commit = $value" \
+    -c "ALTER SYSTEM SET full_page_writes = $value" -c "SELECT pg_reload_conf()" >/dev/null ||
+    die "postgresql: could not set fsync, synchronous_commit and full_page_writes to $value"
+  for ((i = 0; i < ready_timeout_s * 10; ++i)); do
+    shown=$(psql -X -h 127.0.0.1 -p "$port" -U "$pg_role" -d postgres -tA \
+      -c "SELECT current_setting('fsync') || current_setting('synchronous_commit') || current_setting('full_page_writes')")
+    [[ "$shown" == "$value$value$value" ]] && break
+    sleep 0.1
+  done
+  [[ "$shown" == "$value$value$value" ]] ||
+    die "postgresql: the reload did not set fsync, synchronous_commit and full_page_writes to $value"
+  if [[ "$value" == on ]]; then
+    psql -X -q -h 127.0.0.1 -p "$port" -U "$pg_role" -d postgres -c CHECKPOINT >/dev/null ||
+      die "postgresql: CHECKPOINT failed"
+  fi
+  echo "services: postgresql fsync=$value synchronous_commit=$value full_page_writes=$value ($mode)"
+}
+
 start_pg() {
   local port=$1 data="$dir/pg/data" log="$dir/pg.log"
   if running pg "$(pattern_of pg)"; then
     echo "services: postgresql already running (pid $(head -n1 "$dir/pg.pid"))"
+    pg_durability "$port"
     return 0
   fi
   rm -f "$dir/pg.pid"
@@ -102,6 +137,7 @@ start_pg() {
       # Our PID file was lost but the postmaster of this data dir is alive: adopt it.
       echo "$old_pid" >"$dir/pg.pid"
       echo "services: postgresql already running (pid $old_pid)"
+      pg_durability "$port"
       return 0
     fi
     # Left over by a crash (its PID may linger as a zombie, which fools PostgreSQL's check).
@@ -131,8 +167,9 @@ start_pg() {
     fi
     touch "$dir/pg/.initialized"
   fi
-  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir/pg -c fsync=off"
-  opts+=" -c synchronous_commit=off -c full_page_writes=off"
+  # fsync, synchronous_commit and full_page_writes are not set here: settings on the command
+  # line would override ALTER SYSTEM (pg_durability).
+  local opts="-c listen_addresses=127.0.0.1 -p $port -k $dir/pg"
   if ! as_pg "$pg_bin/pg_ctl" -D "$data" -l "$log" -o "$opts" -w -t "$ready_timeout_s" \
     start </dev/null >/dev/null 2>&1; then
     show_log "$log"
@@ -158,6 +195,7 @@ start_pg() {
       -c "CREATE DATABASE $pg_database OWNER $pg_role" >/dev/null
   fi
   echo "services: postgresql on 127.0.0.1:$port (pid $(head -n1 "$dir/pg.pid"))"
+  pg_durability "$port"
 }
 
 start_redis() {

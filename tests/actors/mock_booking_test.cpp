@@ -1,8 +1,12 @@
 // Deterministic tests of the mock supplier's booking scenarios (no mock ledger in the
 // directory, so bookings live in the actor): CreateBooking, GetBooking, CancelBooking and
-// CheckAvailability under every scenario, on the test coordinator's virtual time.
+// CheckAvailability under every scenario, searches under the error rates, and prices that
+// move and hold, on the test coordinator's virtual time.
 #define CAF_SUITE mock_booking
 #include <caf/test/unit_test_impl.hpp>
+
+#include <algorithm>
+#include <cmath>
 
 #include <caf/test/dsl.hpp>
 
@@ -361,21 +365,44 @@ CAF_TEST(a hotel sold out for the dates is not available) {
   CAF_CHECK(!sold->available);
 }
 
-CAF_TEST(price drift stays within the configured bound) {
+CAF_TEST(a re - check finds the price a search just answered and prices move within their bound) {
   profile().price_drift = 0.05;
+  profile().price_change_chance = 1.0; // a new price in every window
+  profile().price_change_window = 3600000ms;
   start();
-  bool moved = false;
-  for (int i = 0; i < 20; ++i) {
-    auto r = check(avail());
-    CAF_REQUIRE(r);
-    CAF_REQUIRE(r->available);
+  domain::price_moves moves{0.05, 1.0, 3600LL * 1000000};
+  auto rate_id = hotel_code + "|" + rate.room_code + "|" + rate.board + "|" +
+                 std::to_string(check_in) + "|" + std::to_string(check_out);
+  // A window may end between the two calls (once an hour): then the pair is taken again.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto window = domain::now_us() / moves.window_us;
+    auto found = ask<rates_reply>(search_rates_atom::value,
+                                  rates_request{{hotel_code}, check_in, check_out, two_adults, {}});
+    auto rechecked = check(avail());
+    if (domain::now_us() / moves.window_us != window)
+      continue;
+    CAF_REQUIRE(found);
+    CAF_REQUIRE(rechecked);
+    CAF_REQUIRE(rechecked->available);
+    auto searched = std::find_if(found->rates.begin(), found->rates.end(), [&](const auto& r) {
+      return r.room_code == rate.room_code && r.board == rate.board;
+    });
+    CAF_REQUIRE(searched != found->rates.end());
+    CAF_CHECK_EQUAL(rechecked->net_minor, searched->net_minor);
+    CAF_CHECK_EQUAL(rechecked->net_minor, domain::moved_price(rate.net_minor, 42, rate_id, moves,
+                                                              window * moves.window_us));
     auto low = static_cast<int64_t>(std::floor(static_cast<double>(rate.net_minor) * 0.95));
     auto high = static_cast<int64_t>(std::ceil(static_cast<double>(rate.net_minor) * 1.05));
-    CAF_CHECK_GREATER_OR_EQUAL(r->net_minor, low);
-    CAF_CHECK_LESS_OR_EQUAL(r->net_minor, high);
-    moved |= r->net_minor != rate.net_minor;
+    CAF_CHECK_GREATER_OR_EQUAL(rechecked->net_minor, low);
+    CAF_CHECK_LESS_OR_EQUAL(rechecked->net_minor, high);
+    // price_changed still answers 10 % above the price of the moment.
+    auto dearer = check(avail("price_changed"));
+    CAF_REQUIRE(dearer);
+    if (domain::now_us() / moves.window_us == window)
+      CAF_CHECK_EQUAL(dearer->net_minor, ten_percent_more(rechecked->net_minor));
+    return;
   }
-  CAF_CHECK(moved);
+  CAF_FAIL("two window ends within two pairs of calls");
 }
 
 CAF_TEST(answers wait for the sampled latency) {
@@ -403,10 +430,16 @@ CAF_TEST(answers wait for the sampled latency) {
   CAF_CHECK(!none->found);
 }
 
-CAF_TEST(the error rate hits CheckAvailability but not bookings) {
+CAF_TEST(the error rate hits searches but not re - checks or bookings) {
   profile().error_rate = 1.0;
   start();
-  CAF_CHECK_EQUAL(code(check(avail())), ec::supplier_error);
+  auto searched = ask<rates_reply>(
+      search_rates_atom::value, rates_request{{hotel_code}, check_in, check_out, two_adults, {}});
+  CAF_CHECK_EQUAL(code(searched), ec::supplier_error);
+  auto rechecked = check(avail());
+  CAF_REQUIRE(rechecked);
+  CAF_CHECK(rechecked->available);
+  CAF_CHECK_EQUAL(rechecked->net_minor, rate.net_minor);
   auto booked = create("order-rates");
   CAF_REQUIRE(booked);
   CAF_CHECK_EQUAL(booked->status, "confirmed");
@@ -418,17 +451,21 @@ CAF_TEST(the error rate hits CheckAvailability but not bookings) {
   CAF_CHECK_EQUAL(cancelled->status, "cancelled");
 }
 
-CAF_TEST(a silent CheckAvailability answers only after four supplier timeouts) {
+CAF_TEST(a silent search answers only after four search deadlines and re - checks stay answered) {
   profile().timeout_rate = 1.0;
   start();
-  auto h = self->request(mock, caf::infinite, check_avail_atom::value, avail());
+  auto rechecked = check(avail());
+  CAF_REQUIRE(rechecked);
+  CAF_CHECK(rechecked->available);
+  auto h = self->request(mock, caf::infinite, search_rates_atom::value,
+                         rates_request{{hotel_code}, check_in, check_out, two_adults, {}});
   run_messages_only();
-  advance_time(19999ms);
+  advance_time(4 * cfg->pricing.supplier_timeout - 1ms);
   run_messages_only();
   CAF_CHECK(!answered());
   advance_time(1ms);
   run_messages_only();
-  CAF_CHECK_EQUAL(code(take<avail_reply>(h)), ec::supplier_timeout);
+  CAF_CHECK_EQUAL(code(take<rates_reply>(h)), ec::supplier_timeout);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

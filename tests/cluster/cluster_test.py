@@ -34,7 +34,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import harness  # noqa: E402  (tests/e2e/harness.py)
 import order_crash  # noqa: E402  (tests/e2e/order_crash.py)
-from harness import check, day, lit  # noqa: E402
+from harness import check, day, lit, wait_for  # noqa: E402
 from order_crash import TERMINAL  # noqa: E402
 
 BIN, CONFIG, PORT, ADMIN_PORT = harness.invocation()
@@ -52,6 +52,30 @@ KILL_AFTER = order_crash.ORDERS // 2
 DRAIN_ORDERS = 40
 JOIN_ORDERS = 40
 RUN = harness.run_id()
+
+def _peer(name):
+    return rf"peer=127\.0\.0\.1:{PORTS[name]}$"
+
+
+# What each node's log holds on purpose (harness.check_log): the kill of c (failover), the hang
+# of b (SIGSTOP: the others take it as down; resumed, it finds its peers silent and its joins
+# timed out), the node of another wire version. Nodes stopped with SIGTERM at the end leave
+# without a warning.
+PROVOKED = {
+    "a": [(r"warn cluster: member down member=cluster-c reason=exit_reason\(remote_link_unreachable\)",
+           "failover: kill -9 of c"),
+          (r"warn cluster: cannot reach peer \(will retry\) .*" + _peer("c"), "failover: c is dead until the rejoin"),
+          (r"warn cluster: member down address=\S+ member=cluster-b reason=no heartbeat", "hung node: b stopped"),
+          (r"warn cluster: cannot reach peer \(will retry\) .*" + _peer("b"), "hung node: b stopped"),
+          (r"error cluster: refused a node of another wire version", "the stranger")],
+    "b": [(r"warn cluster: member down (address=\S+ )?member=cluster-[ac] reason=(no heartbeat|"
+           r"exit_reason\(remote_link_unreachable\))", "hung node: b, resumed, finds its peers silent"),
+          (r"warn cluster: (join failed|cannot reach peer \(will retry\)) .*(" + _peer("a") + "|" + _peer("c") + ")",
+           "hung node: b's calls timed out while it was stopped")],
+    "c": [(r"warn cluster: member down address=\S+ member=cluster-b reason=no heartbeat", "hung node: b stopped"),
+          (r"warn cluster: (join failed|cannot reach peer \(will retry\)) .*" + _peer("b"), "hung node: b stopped")],
+    "stranger": [(r"error cluster: peer refused: it runs another wire version", "another wire version")],
+}
 
 request = functools.partial(harness.request, port=PORT, timeout=60)
 PG = harness.Postgres(PG_PORT)
@@ -80,16 +104,6 @@ def cluster_view(timeout=10):
 
 def states(view):
     return {n["id"]: n["state"] for n in (view or {}).get("nodes", [])}
-
-
-def wait_for(pred, seconds, step=0.1):
-    """pred() until true or `seconds` pass; answers its last value."""
-    deadline = time.time() + seconds
-    value = pred()
-    while not value and time.time() < deadline:
-        time.sleep(step)
-        value = pred()
-    return value
 
 
 def wait_states(want, seconds):
@@ -409,6 +423,8 @@ def main():
     finally:
         for p in procs.values():
             harness.stop(p)
+        for name, log in logs.items():
+            harness.check_log(log, f"node {name}'s log", PROVOKED.get(name, []))
         if harness.CHECKS.failed:
             for name, log in logs.items():
                 print(f"=== node {name}")

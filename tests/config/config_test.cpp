@@ -252,6 +252,26 @@ CAF_TEST(bad overrides name the key) {
   CAF_CHECK(contains(bad_value.message, "--set risk.rate_limit_per_minute=lots"));
   CAF_CHECK_EQUAL(key_of(mock_supplier, {"suppliers.sx.mock.error_rate=1.5"}),
                   "suppliers.sx.mock.error_rate");
+  CAF_CHECK_EQUAL(key_of(mock_supplier, {"suppliers.sx.mock.price_change_chance=2"}),
+                  "suppliers.sx.mock.price_change_chance");
+  CAF_CHECK_EQUAL(key_of(mock_supplier, {"suppliers.sx.mock.price_change_window=0s"}),
+                  "suppliers.sx.mock.price_change_window");
+}
+
+CAF_TEST(mock prices move per window) {
+  auto defaults = parse_config(mock_supplier);
+  REQUIRE_OK(defaults);
+  const auto* d = std::get<bedbank_config>(defaults).supplier("sx");
+  CAF_REQUIRE(d != nullptr && d->mock);
+  CAF_CHECK_EQUAL(d->mock->price_change_chance, 0.1);
+  CAF_CHECK_EQUAL(d->mock->price_change_window, std::chrono::minutes{15});
+  auto set = parse_config(mock_supplier, {"suppliers.sx.mock.price_change_chance=0.5",
+                                          "suppliers.sx.mock.price_change_window=2m"});
+  REQUIRE_OK(set);
+  const auto* s = std::get<bedbank_config>(set).supplier("sx");
+  CAF_REQUIRE(s != nullptr && s->mock);
+  CAF_CHECK_EQUAL(s->mock->price_change_chance, 0.5);
+  CAF_CHECK_EQUAL(s->mock->price_change_window, std::chrono::minutes{2});
 }
 
 CAF_TEST(unknown keys) {

@@ -2,6 +2,7 @@
 #define CAF_SUITE domain
 #include <caf/test/unit_test_impl.hpp>
 
+#include <cmath>
 #include <set>
 
 #include "domain/catalog.hpp"
@@ -156,6 +157,55 @@ CAF_TEST(rates are deterministic and depend on their inputs) {
   auto longer = generate_rates(7, "10007", 4, 20000, 20003, rooms);
   CAF_CHECK_NOT_EQUAL(a[0].net_minor, other_seed[0].net_minor);
   CAF_CHECK_GREATER(longer[0].net_minor, a[0].net_minor);
+}
+
+CAF_TEST(a price holds within its window and moves now and then within its bound) {
+  constexpr int64_t window = 600'000'000; // ten minutes
+  constexpr int64_t list = 123'400;
+  price_moves never{0.05, 0.0, window};
+  price_moves still{0.0, 1.0, window};
+  CAF_CHECK_EQUAL(moved_price(list, 7, "H1|STD|RO|20000|20002", never, 5 * window), list);
+  CAF_CHECK_EQUAL(moved_price(list, 7, "H1|STD|RO|20000|20002", still, 5 * window), list);
+  // chance 1: a new price in every window, the same at every instant of one window.
+  price_moves always{0.05, 1.0, window};
+  int differing = 0;
+  int64_t previous = moved_price(list, 7, "H1|STD|RO|20000|20002", always, 0);
+  for (int64_t w = 1; w <= 200; ++w) {
+    auto start = moved_price(list, 7, "H1|STD|RO|20000|20002", always, w * window);
+    auto end = moved_price(list, 7, "H1|STD|RO|20000|20002", always, (w + 1) * window - 1);
+    CAF_CHECK_EQUAL(start, end);
+    CAF_CHECK_GREATER_OR_EQUAL(start, static_cast<int64_t>(std::floor(list * 0.95)));
+    CAF_CHECK_LESS_OR_EQUAL(start, static_cast<int64_t>(std::ceil(list * 1.05)));
+    differing += start != previous ? 1 : 0;
+    previous = start;
+  }
+  CAF_CHECK_GREATER(differing, 190);
+  // chance 0.1: about one window in ten changes the price, which then holds.
+  price_moves sometimes{0.05, 0.1, window};
+  int changes = 0;
+  previous = moved_price(list, 9, "H2|DLX|BB|20010|20013", sometimes, 0);
+  for (int64_t w = 1; w <= 5000; ++w) {
+    auto p = moved_price(list, 9, "H2|DLX|BB|20010|20013", sometimes, w * window + w);
+    changes += p != previous ? 1 : 0;
+    previous = p;
+  }
+  CAF_CHECK_GREATER(changes, 350);
+  CAF_CHECK_LESS(changes, 650);
+  // Deterministic in its inputs; another rate or seed moves on its own.
+  auto t = 42 * window + 17;
+  CAF_CHECK_EQUAL(moved_price(list, 7, "H1|STD|RO|20000|20002", always, t),
+                  moved_price(list, 7, "H1|STD|RO|20000|20002", always, t));
+  int independent = 0;
+  for (int64_t w = 0; w < 50; ++w) {
+    auto a = moved_price(list, 7, "H1|STD|RO|20000|20002", always, w * window);
+    independent += a != moved_price(list, 7, "H1|SUP|RO|20000|20002", always, w * window) ? 1 : 0;
+    independent += a != moved_price(list, 8, "H1|STD|RO|20000|20002", always, w * window) ? 1 : 0;
+  }
+  CAF_CHECK_GREATER(independent, 95);
+  // Instants before the epoch fall in whole windows too; a price never drops below 1.
+  CAF_CHECK_EQUAL(moved_price(list, 7, "r", always, -1),
+                  moved_price(list, 7, "r", always, -window));
+  CAF_CHECK_GREATER_OR_EQUAL(moved_price(1, 7, "r", price_moves{1.0, 1.0, window}, 3), 1);
 }
 
 CAF_TEST(ids are w3c shaped) {

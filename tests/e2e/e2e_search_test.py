@@ -23,6 +23,8 @@ BIN, CONFIG, PORT, ADMIN_PORT = harness.invocation()
 KEY_A, KEY_B, ADMIN = "demo-key-a", "demo-key-b", "demo-admin-token"
 STARTUP_SECONDS = 20
 TRACE_WAIT_SECONDS = 10
+# Warnings this test provokes on purpose (harness.check_log): none yet.
+PROVOKED = []
 
 # request(method, path, body=None, key=KEY_A, port=PORT, headers=None, raw=None, conn=None)
 request = functools.partial(harness.request, key=KEY_A, port=PORT, timeout=10)
@@ -68,7 +70,8 @@ def main():
     check(bad.returncode == 2 and "pricing.cache_ttl" in bad.stderr,
           f"a bad --set exits 2 naming the key ({bad.returncode}: {bad.stderr.strip()})")
 
-    proc = harness.serve(BIN, CONFIG, stdout=subprocess.PIPE, text=True)
+    log = harness.open_log("e2e-search-", harness.run_id())
+    proc = harness.serve(BIN, CONFIG, stdout=log)
     try:
         up = harness.wait_up(proc, ADMIN_PORT, STARTUP_SECONDS, key=ADMIN, ok=(200, 503), timeout=10)
         check(up, "bedbank answers /admin/health")
@@ -77,9 +80,9 @@ def main():
         run_checks()
     finally:
         harness.stop_checked(proc, "bedbank", the="", must_run=False)
-        out = proc.stdout.read() if proc.stdout else ""
+        harness.check_log(log, "bedbank's log", PROVOKED)
         if harness.CHECKS.failed:
-            print("--- bedbank output ---\n" + out[-4000:])
+            harness.print_log_tail(log, 4000)
 
 
 def run_checks():

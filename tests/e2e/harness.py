@@ -14,6 +14,7 @@ import datetime
 import http.client
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
@@ -179,9 +180,9 @@ def error_field(doc):
 # -- bedbank processes ----------------------------------------------------------------------
 
 
-def migrate(binary, config, timeout=None):
-    """`bedbank migrate`: its CompletedProcess (text output)."""
-    return subprocess.run([binary, "migrate", "--config", config], capture_output=True, text=True,
+def migrate(binary, config, *args, timeout=None):
+    """`bedbank migrate --config <config> <args>`: its CompletedProcess (text output)."""
+    return subprocess.run([binary, "migrate", "--config", config, *args], capture_output=True, text=True,
                           timeout=timeout)
 
 
@@ -237,6 +238,16 @@ def stop_checked(proc, what, the="the ", must_run=True, grace=15):
         check(False, f"{the}{what} stops within {grace} s of SIGTERM")
 
 
+def wait_for(pred, seconds, step=0.1):
+    """pred() until it answers something true or `seconds` pass; answers its last value."""
+    deadline = time.time() + seconds
+    value = pred()
+    while not value and time.time() < deadline:
+        time.sleep(step)
+        value = pred()
+    return value
+
+
 def run_id():
     """A name for this run: month, day, time and a random suffix."""
     return time.strftime("%m%d%H%M%S") + "-" + secrets.token_hex(3)
@@ -253,6 +264,47 @@ def print_log_tail(log, chars=6000):
     log.flush()
     with open(log.name, errors="replace") as f:
         print("--- bedbank output (tail) ---\n" + f.read()[-chars:])
+
+
+# -- bedbank's log --------------------------------------------------------------------------
+
+# A warn or error event of bedbank's log, JSON (`"level":"warn"`) or text (`<time> warn <component>:`),
+# also behind a prefix such as run-cluster.sh's `[node-2] `.
+_PROBLEM = re.compile(r'"level":"(?:warn|error)"|^(?:\[[^]]*\] )?\S+ (?:warn|error) [^ :]+: ')
+
+
+def log_problems(path, expected=()):
+    """The warn and error lines of the bedbank log at `path` that match none of `expected`, and a
+    count per pattern of those that did. expected: (regex, why) pairs, one per warning the test
+    provokes on purpose (a kill, a stopped server, a hung node), why saying which step does."""
+    unexplained, explained = [], {p: 0 for p, _ in expected}
+    with open(path, errors="replace") as f:
+        for line in f:
+            if not _PROBLEM.search(line):
+                continue
+            hit = next((p for p, _ in expected if re.search(p, line)), None)
+            if hit is None:
+                unexplained.append(line.rstrip("\n"))
+            else:
+                explained[hit] += 1
+    return unexplained, explained
+
+
+def check_log(log, what, expected=(), shown=8):
+    """Checks that the bedbank log `log` (a file object or a path) holds no warn or error line the
+    test did not provoke on purpose (see log_problems); a clean run logs none. Prints the first
+    `shown` such lines, and how many lines each expected pattern matched."""
+    path = log if isinstance(log, str) else log.name
+    if not isinstance(log, str):
+        log.flush()
+    unexplained, explained = log_problems(path, expected)
+    provoked = {p: n for p, n in explained.items() if n}
+    if provoked:
+        print(f"{what}: provoked warnings {provoked}", flush=True)
+    for line in unexplained[:shown]:
+        print(f"   unexplained: {line[:400]}", flush=True)
+    return check(not unexplained, f"{what}: {len(unexplained)} warn/error lines the test did not provoke "
+                                  f"(log {path})")
 
 
 # -- the stores -----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-// redis_test: the price cache against the throwaway Redis of the services fixture
-// (BEDBANK_TEST_REDIS_PORT).
+// redis_test: the price cache (persistence::redis_cache and the price_cache actor in front of
+// it) against the throwaway Redis of the services fixture (BEDBANK_TEST_REDIS_PORT).
 #define CAF_SUITE redis
 #include <caf/test/unit_test_impl.hpp>
 
@@ -7,8 +7,12 @@
 #include <cstdlib>
 #include <thread>
 
+#include <caf/all.hpp>
+
+#include "actors/factories.hpp"
 #include "persistence/redis_cache.hpp"
 #include "protocols/errors.hpp"
+#include "protocols/registry.hpp"
 
 using namespace std::chrono_literals;
 using namespace bedbank;
@@ -31,7 +35,43 @@ redis_cache make_cache() {
   return redis_cache{"127.0.0.1", redis_port(), "", 0, 1000ms};
 }
 
+struct actor_config : caf::actor_system_config {
+  actor_config() { register_types(*this); }
+};
+
+/// What the price_cache actor answers to a write: true, or the error.
+caf::expected<bool> write_through_actor(uint16_t port, const std::string& key,
+                                        const std::string& value) {
+  actor_config cfg;
+  caf::actor_system sys{cfg};
+  config::redis_config rc;
+  rc.port = port;
+  auto cache = spawn_price_cache(sys, rc);
+  caf::expected<bool> out{make_error(ec::internal, "no answer")};
+  caf::scoped_actor self{sys};
+  self->request(cache, 5s, write_atom::value, key, value, int64_t{10000})
+      .receive([&](bool stored) { out = stored; }, [&](caf::error& err) { out = std::move(err); });
+  caf::anon_send_exit(cache, caf::exit_reason::user_shutdown);
+  return out;
+}
+
 } // namespace
+
+CAF_TEST(the price cache actor answers a write true only once Redis stored it) {
+  auto key = unique_key("actor-write");
+  auto stored = write_through_actor(redis_port(), key, "kept");
+  CAF_REQUIRE(stored);
+  CAF_CHECK(*stored);
+  auto v = make_cache().get(key);
+  CAF_REQUIRE(v);
+  CAF_CHECK(v->found);
+  CAF_CHECK_EQUAL(v->data, "kept");
+  // Nothing listens on port 1: the write is an error saying why, never `true`.
+  auto refused = write_through_actor(1, unique_key("actor-refused"), "lost");
+  CAF_REQUIRE(!refused);
+  CAF_CHECK_EQUAL(code_of(refused.error()), ec::storage_unavailable);
+  CAF_CHECK(message_of(refused.error()).find("127.0.0.1:1") != std::string::npos);
+}
 
 CAF_TEST(a missing key is a miss) {
   auto cache = make_cache();
