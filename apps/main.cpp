@@ -319,10 +319,14 @@ int run_serve(const options& o) {
     return exit_usage;
   }
   auto roles = cluster::expand_roles(o.role);
-  // Block the stop signals in every thread; the main thread waits for them.
+  // Block the stop signals in every thread; the main thread waits for them. SIGINT only when
+  // it is not ignored: a node a script started in the background (where the shell ignores it)
+  // leaves a terminal's Ctrl-C to that script, which stops its nodes with SIGTERM.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
+  struct sigaction int_action {};
+  if (sigaction(SIGINT, nullptr, &int_action) != 0 || int_action.sa_handler != SIG_IGN)
+    sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 

@@ -619,7 +619,7 @@ bench_durability() {
   "$pg_bin/pg_test_fsync" -s "$pg_test_fsync_s" -f "$run_dir/pg_test_fsync.tmp" >"$fsync_log" 2>&1 ||
     die "durability: pg_test_fsync failed: $(tail -n 5 "$fsync_log")"
   rm -f "$run_dir/pg_test_fsync.tmp"
-  record "$out" fsync_text "$(grep -A6 'one 8kB write' "$fsync_log" | grep -E 'fdatasync|fsync ' | head -n 2)"
+  record "$out" fsync_text "$(grep -A6 'one 8kB write' "$fsync_log" | grep -E '^ +(fdatasync|fsync) ')"
   record "$out" fdatasync_ops "$(awk '/one 8kB write/ { f = 1 } f && /^ +fdatasync/ { print $2; exit }' "$fsync_log")"
   echo "durability: journal on a durable server"
   bench_journal journal_durable

@@ -54,6 +54,10 @@ struct manager_state {
   /// Addresses of members that stopped on purpose (SIGTERM, a drain done): that they are gone
   /// and cannot be reached until they come back is news, not a warning.
   std::set<std::string> left;
+  /// "host:port" → when connecting to it first failed (µs) since it was last reached. Nodes
+  /// started together miss each other for a moment: not being able to reach a peer is a
+  /// warning only once it lasted cluster.failure_timeout.
+  std::map<std::string, int64_t> unreachable_since;
   /// Node managers watched (monitored): address → (node id, incarnation).
   std::map<caf::actor_addr, std::pair<std::string, int64_t>> watched;
 };
@@ -123,6 +127,7 @@ void note(manager_pointer self, member_info m, const char* how) {
   auto c = st.table->heard(std::move(m), domain::now_us());
   st.complained.erase(addr);
   st.left.erase(addr);
+  st.unreachable_since.erase(addr);
   if (c == change::ring) {
     const auto* e = st.table->find(id);
     log::info(component, was_live ? "member changed" : "member up",
@@ -218,9 +223,18 @@ void reach(manager_pointer self, const std::string& host, uint16_t port) {
                        "peer refused: it runs another wire version, so the two nodes cannot "
                        "talk; run the same bedbank build on every node",
                        {{"version", wire_version()}});
+            else if (st.left.count(addr) != 0)
+              complain(self, addr, log::level::info, "cannot reach peer (will retry)",
+                       {{"error", self->system().render(e)}});
+            else if (auto now = domain::now_us();
+                     now - st.unreachable_since.try_emplace(addr, now).first->second >=
+                     st.failure_us)
+              complain(self, addr, log::level::warn, "cannot reach peer (will retry)",
+                       {{"error", self->system().render(e)},
+                        {"for_ms", (now - st.unreachable_since[addr]) / 1000}});
             else
-              complain(self, addr, st.left.count(addr) != 0 ? log::level::info : log::level::warn,
-                       "cannot reach peer (will retry)", {{"error", self->system().render(e)}});
+              log::write(log::level::debug, component, "cannot reach peer yet (will retry)",
+                         {{"error", self->system().render(e)}, {"peer", addr}});
           });
 }
 

@@ -63,6 +63,7 @@ stopping=0
 stop_all() {
   stopping=1
   local p deadline
+  say "stopping the nodes"
   for p in "${!owner[@]}"; do
     kill -TERM "$p" 2>/dev/null || true
   done
@@ -94,7 +95,9 @@ start_node() {
     ((i > 1)) && seeds+=",127.0.0.1:${ports[1]}"
     args+=(--set "cluster.seeds=$seeds")
   fi
-  "$bin" "${args[@]}" "${extra[@]}" > >(sed -u "s/^/[${nodes[$i]}] /") 2>&1 &
+  # The prefixer ignores Ctrl-C's SIGINT, so the node's last lines still come out; it ends
+  # when the node closes its output.
+  "$bin" "${args[@]}" "${extra[@]}" > >(trap '' INT && exec sed -u "s/^/[${nodes[$i]}] /") 2>&1 &
   node_pid[i]=$!
   started[i]=$SECONDS
   owner[$!]=node:$i

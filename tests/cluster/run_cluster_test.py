@@ -211,6 +211,14 @@ def ctrl_c(proc, log):
         check(False, f"Ctrl-C stops the script within {STOP_SECONDS} s")
         return
     check(proc.returncode == 130, f"the script exits 130 after Ctrl-C ({proc.returncode})")
+    # The nodes, started in the background, ignore the terminal's SIGINT: the script stops them.
+    check(script_says(log, r"run-cluster: stopping the nodes$", 0) is not None, "the script says it stops the nodes")
+    log.flush()
+    with open(log.name, errors="replace") as f:
+        signals = re.findall(r"^\[(node-\d)\] \S+ info main: signal received, stopping signal=(\d+)$", f.read(), re.M)
+    last = dict(signals)  # each node's last stop, the one of the Ctrl-C
+    check(sorted(last) == list(NODES) and set(last.values()) == {"15"},
+          f"the three nodes stop on the script's SIGTERM, not the terminal's SIGINT ({last})")
     check(len(pids) == 3 and not pids_alive(pids), f"every node stopped ({pids}, alive {pids_alive(pids)})")
     r = subprocess.run([os.path.join(os.environ["BEDBANK_SOURCE_DIR"], "scripts", "services.sh"), "status",
                         os.environ["BEDBANK_TEST_RUN_DIR"]], capture_output=True, text=True)
