@@ -109,9 +109,11 @@ struct mock_supplier_state {
                                duration_cast<microseconds>(profile.price_change_window).count()};
   }
 
-  /// The price now of a generated rate listed at `net`.
+  /// The price now of a generated rate (its list price when this supplier's prices never move).
   int64_t current_price(const std::string& hotel_code, const domain::generated_rate& g, int32_t in,
                         int32_t out, int64_t now_us) const {
+    if (profile.price_drift <= 0.0 || profile.price_change_chance <= 0.0)
+      return g.net_minor;
     auto rate = hotel_code + "|" + g.room_code + "|" + g.board + "|" + std::to_string(in) + "|" +
                 std::to_string(out);
     return domain::moved_price(g.net_minor, profile.seed, rate, moves(), now_us);

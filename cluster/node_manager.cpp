@@ -218,6 +218,8 @@ void reach(manager_pointer self, const std::string& host, uint16_t port) {
           [self, addr](caf::error& e) {
             auto& st = self->state;
             st.reaching.erase(addr);
+            auto now = domain::now_us();
+            auto since = st.unreachable_since.try_emplace(addr, now).first->second;
             if (e == caf::sec::incompatible_application_ids)
               complain(self, addr, log::level::error,
                        "peer refused: it runs another wire version, so the two nodes cannot "
@@ -226,12 +228,9 @@ void reach(manager_pointer self, const std::string& host, uint16_t port) {
             else if (st.left.count(addr) != 0)
               complain(self, addr, log::level::info, "cannot reach peer (will retry)",
                        {{"error", self->system().render(e)}});
-            else if (auto now = domain::now_us();
-                     now - st.unreachable_since.try_emplace(addr, now).first->second >=
-                     st.failure_us)
+            else if (now - since >= st.failure_us)
               complain(self, addr, log::level::warn, "cannot reach peer (will retry)",
-                       {{"error", self->system().render(e)},
-                        {"for_ms", (now - st.unreachable_since[addr]) / 1000}});
+                       {{"error", self->system().render(e)}, {"for_ms", (now - since) / 1000}});
             else
               log::write(log::level::debug, component, "cannot reach peer yet (will retry)",
                          {{"error", self->system().render(e)}, {"peer", addr}});

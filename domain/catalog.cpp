@@ -7,16 +7,20 @@
 
 namespace bedbank::domain {
 
+uint64_t mix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
 uint64_t stable_hash(std::string_view s, uint64_t seed) {
   uint64_t h = 1469598103934665603ULL ^ seed;
   for (unsigned char c : s) {
     h ^= c;
     h *= 1099511628211ULL;
   }
-  h += 0x9e3779b97f4a7c15ULL;
-  h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  h = (h ^ (h >> 27)) * 0x94d049bb133111ebULL;
-  return h ^ (h >> 31);
+  return mix64(h);
 }
 
 namespace {

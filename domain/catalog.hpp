@@ -31,7 +31,10 @@ struct supplier_hotel {
   std::string hotel_id;      ///< platform hotel id
 };
 
-/// Stable 64-bit hash (FNV-1a then a splitmix64 finaliser); the same on every build.
+/// splitmix64's finaliser: a well-mixed 64-bit value of `x`, the same on every build.
+uint64_t mix64(uint64_t x);
+
+/// Stable 64-bit hash (FNV-1a then mix64); the same on every build.
 uint64_t stable_hash(std::string_view s, uint64_t seed = 0);
 
 /// The demo catalog: `hotels_per_city` hotels in each of the demo cities

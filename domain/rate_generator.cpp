@@ -32,14 +32,6 @@ struct board_kind {
 constexpr std::array<board_kind, 5> boards{
     {{"RO", 0}, {"BB", 6800}, {"HB", 15800}, {"FB", 24800}, {"AI", 39800}}};
 
-/// splitmix64's finaliser: a well-mixed 64-bit value of `x`.
-uint64_t mix(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-
 /// A uniform draw in [0, 1) from the top 53 bits of `h`.
 double unit(uint64_t h) {
   return static_cast<double>(h >> 11) * 0x1.0p-53;
@@ -55,10 +47,10 @@ int64_t moved_price(int64_t net_minor, uint64_t seed, std::string_view rate,
   int64_t window = now_us / moves.window_us - (now_us % moves.window_us < 0 ? 1 : 0);
   uint64_t rh = stable_hash(rate, seed ^ 0x6d6f7665ULL);
   for (int back = 0; back < price_move_lookback; ++back) {
-    uint64_t h = mix(rh ^ mix(static_cast<uint64_t>(window - back)));
+    uint64_t h = mix64(rh ^ mix64(static_cast<uint64_t>(window - back)));
     if (unit(h) >= moves.chance)
       continue;
-    double u = moves.bound * (2.0 * unit(mix(h)) - 1.0);
+    double u = moves.bound * (2.0 * unit(mix64(h)) - 1.0);
     auto moved = std::llround(static_cast<double>(net_minor) * (1.0 + u));
     return moved < 1 ? 1 : moved;
   }

@@ -53,6 +53,7 @@ DRAIN_ORDERS = 40
 JOIN_ORDERS = 40
 RUN = harness.run_id()
 
+
 def _peer(name):
     return rf"peer=127\.0\.0\.1:{PORTS[name]}$"
 
