@@ -45,6 +45,12 @@ readonly rejoin_timeout=120 # seconds a restarted node has to show as up
 readonly stop_timeout=20  # seconds a node has to exit after TERM before KILL
 readonly exit_usage=2     # bedbank: bad flags or configuration
 ((${#ports[@]} == 3)) || { echo "run-cluster: BEDBANK_CLUSTER_PORTS needs three ports" >&2; exit 2; }
+for knob in BEDBANK_RESTART_DELAY:"$restart_delay" BEDBANK_RESTART_DELAY_MAX:"$restart_delay_max"; do
+  [[ "${knob#*:}" =~ ^[1-9][0-9]{0,4}$ ]] ||
+    { echo "run-cluster: ${knob%%:*} must be whole seconds from 1 to 99999, got '${knob#*:}'" >&2; exit 2; }
+done
+((restart_delay <= restart_delay_max)) ||
+  { echo "run-cluster: BEDBANK_RESTART_DELAY ($restart_delay) exceeds BEDBANK_RESTART_DELAY_MAX ($restart_delay_max)" >&2; exit 2; }
 
 say() {
   printf '%s run-cluster: %s\n' "$(date -u +%H:%M:%S)" "$*"

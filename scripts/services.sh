@@ -380,6 +380,8 @@ start)
   for p in "$3" "$4" "$5"; do
     [[ "$p" =~ ^[0-9]+$ ]] || die "not a port: $p"
   done
+  [[ "${BEDBANK_PG_DURABLE:-0}" =~ ^[01]$ ]] ||
+    die "BEDBANK_PG_DURABLE (make DURABLE=…) must be 0 or 1, got '${BEDBANK_PG_DURABLE}'"
   chmod 755 "$dir"
   start_pg "$3"
   start_redis "$4"
